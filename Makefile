@@ -1,0 +1,62 @@
+# Unmask — the two commands a newcomer needs: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.12 2>/dev/null || ls $$HOME/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | tail -n 1)
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+APT_PACKAGES := ffmpeg redis-server postgresql chromium chromium-driver nodejs npm
+
+.PHONY: run install test lint format system-deps services extension bench clean
+
+$(PY):
+	@test -n "$(PYTHON)" || { echo "Python 3.12 is needed: install python3.12 and retry."; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(PY) requirements.txt requirements-dev.txt requirements-nodeps.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps -r requirements-nodeps.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+## Start the platform at http://$(HOST):$(PORT) on the embedded defaults (SQLite, local media).
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+## Install what the tests need (apt packages, .venv, services) and run the whole suite.
+test: system-deps install services
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+## Debian packages the tests use: ffmpeg for fixtures, Redis + PostgreSQL, Chromium, Node.
+system-deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+## Start local PostgreSQL and Redis for the production-configuration tests (idempotent).
+services:
+	@bash scripts/services.sh
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+## Pack the browser extension: dist/unmask-chrome.zip and dist/unmask-firefox.zip.
+extension:
+	bash extension/pack.sh dist
+
+bench: install
+	$(PY) bench/bench_pipeline.py
+
+clean:
+	rm -rf $(VENV) var dist

@@ -1,0 +1,1 @@
+"""Unmask detection: the engine (Django-free modules) and its Django glue."""

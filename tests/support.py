@@ -1,0 +1,26 @@
+"""Helpers shared by the test packages: where ../shared/data is, and skips CI turns into failures."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(os.environ.get("UNMASK_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+REAL_VIDEOS = SHARED_DATA / "real-videos"
+DFDC_FACES = SHARED_DATA / "dfdc-faces"
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip when something outside the repo is missing; fail instead under UNMASK_REQUIRE_ALL=1 (CI)."""
+    if condition:
+        return
+    if os.environ.get("UNMASK_REQUIRE_ALL") == "1":
+        pytest.fail(f"required for CI but missing: {reason}")
+    pytest.skip(reason)
+
+
+def real_video(name: str = "vr-1.mp4") -> Path:
+    path = REAL_VIDEOS / name
+    require(path.is_file(), f"{path} not found (../shared/data is read at run time)")
+    return path
