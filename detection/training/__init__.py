@@ -1,0 +1,1 @@
+"""Training and evaluation of the detector (Django-free; management commands wrap it)."""

@@ -1,0 +1,70 @@
+"""The training recipe as data: defaults are the shipped model's recipe; a JSON file overrides."""
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent.parent
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    seed: int = 1337
+    architecture: str = "cnn_lstm_mobilenet_v2"
+    model_config: dict[str, Any] = field(
+        default_factory=lambda: {"hidden_size": 128, "num_layers": 1, "dropout": 0.2}
+    )
+    input_size: int = 160
+    face_margin: float = 0.2  # the DFDC crops are tight around the face; engine crops match
+    mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
+    std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+    frames: int = 32
+    threads: int = 2
+    workers: int = 2
+    # Frame stage: fine-tune the backbone on DFDC crops (+ self-blended fakes of its reals).
+    dfdc_csv: str = str(SHARED_DATA / "dfdc-faces" / "labels.csv")
+    frame_epochs: int = 3
+    frame_batch_size: int = 48
+    frame_lr: float = 4e-4
+    weight_decay: float = 1e-4
+    sbi_fraction: float = 0.3
+    frame_minutes: float = 110.0  # hard budget: the whole recipe stays within 2 hours on 2 cores
+    # Temporal stage: LSTM head on frame-code sequences from real videos and their SBI fakes.
+    real_videos: str = str(SHARED_DATA / "real-videos")
+    # Held out from temporal training: val videos choose the epoch and calibrate; test videos
+    # only measure (video-level AUC against self-blended fakes of them).
+    val_videos: tuple[str, ...] = ("lp-d11.mp4", "lp-s20.mp4", "lp-d19.mp4", "vr-3.mp4")
+    test_videos: tuple[str, ...] = (
+        "lp-d10.mp4",
+        "lp-s18.mp4",
+        "lp-d18.mp4",
+        "vr-2.mp4",
+        "lp-s29.mp4",
+    )
+    track_frames: int = 96  # frames sampled per video to cut face tracks from
+    clip_length: int = 16
+    clips_per_video: int = 24
+    crop_sequences: int = 600  # DFDC crop pseudo-sequences (one still crop, jittered per frame)
+    crop_sequence_length: int = 8
+    temporal_epochs: int = 40
+    temporal_batch_size: int = 64
+    temporal_lr: float = 1e-3
+    # Evaluation of the finished model on held-out test videos.
+    test_segment_s: float = 3.0
+    test_fakes_per_video: int = 2
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def load(cls, path: Path | None) -> "TrainConfig":
+        if path is None:
+            return cls()
+        data = json.loads(Path(path).read_text())
+        for key in ("mean", "std", "val_videos", "test_videos"):
+            if key in data:
+                data[key] = tuple(data[key])
+        return cls(**data)

@@ -1,0 +1,107 @@
+"""Training data: labelled face crops split by identity, and the frame dataset around them."""
+
+import csv
+import hashlib
+import io
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from PIL import Image
+from torch.utils.data import Dataset
+
+from detection.training.augment import degrade
+from detection.training.sbi import random_blend_params, self_blend
+
+FAKE, REAL = 1, 0
+SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class CropItem:
+    path: Path
+    label: int  # 1 fake, 0 real
+    identity: str
+
+
+def read_crop_csv(csv_path: Path) -> list[CropItem]:
+    """Read `file,label[,identity]` rows; files are relative to the CSV's folder."""
+    items = []
+    with Path(csv_path).open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            label = row["label"].strip().upper()
+            if label not in {"REAL", "FAKE"}:
+                raise ValueError(f"{csv_path}: label must be REAL or FAKE, not {row['label']!r}")
+            items.append(
+                CropItem(
+                    path=Path(csv_path).parent / row["file"],
+                    label=FAKE if label == "FAKE" else REAL,
+                    identity=row.get("identity") or row["file"],
+                )
+            )
+    return items
+
+
+def identity_split(identity: str, seed: int, fractions: tuple[float, float] = (0.8, 0.1)) -> str:
+    """Deterministic split of one identity: both sides of a real/fake pair land together."""
+    digest = hashlib.sha256(f"{seed}:{identity}".encode()).digest()
+    point = int.from_bytes(digest[:8], "big") / 2**64
+    if point < fractions[0]:
+        return "train"
+    if point < fractions[0] + fractions[1]:
+        return "val"
+    return "test"
+
+
+def split_by_identity(items: Sequence[CropItem], seed: int) -> dict[str, list[CropItem]]:
+    splits: dict[str, list[CropItem]] = {name: [] for name in SPLITS}
+    for item in items:
+        splits[identity_split(item.identity, seed)].append(item)
+    return splits
+
+
+def to_tensor(img: Image.Image, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
+    """uint8 RGB image → normalised (3, H, W) float tensor, the model's input convention."""
+    array = torch.frombuffer(bytearray(img.tobytes()), dtype=torch.uint8)
+    tensor = array.view(img.height, img.width, 3).permute(2, 0, 1).float().div_(255.0)
+    return (tensor - torch.tensor(mean).view(3, 1, 1)) / torch.tensor(std).view(3, 1, 1)
+
+
+class FrameDataset(Dataset):
+    """Face crops → (tensor, label). In training, degrade every crop and turn a fraction of the
+    real ones into self-blended fakes (label 1); in evaluation, only resize."""
+
+    def __init__(
+        self,
+        items: Sequence[CropItem],
+        size: int,
+        mean: Sequence[float],
+        std: Sequence[float],
+        *,
+        train: bool,
+        sbi_fraction: float = 0.0,
+        seed: int = 0,
+    ) -> None:
+        self.items = list(items)
+        self.size, self.mean, self.std = size, mean, std
+        self.train, self.sbi_fraction, self.seed = train, sbi_fraction, seed
+        self.epoch = 0
+        self._jpeg = [item.path.read_bytes() for item in self.items]  # ~7 KB each: keep in RAM
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        item = self.items[index]
+        img = Image.open(io.BytesIO(self._jpeg[index])).convert("RGB")
+        label = item.label
+        if self.train:
+            rng = random.Random(f"{self.seed}:{self.epoch}:{index}")
+            if label == REAL and rng.random() < self.sbi_fraction:
+                img, label = self_blend(img, random_blend_params(rng)), FAKE
+            img = degrade(img, self.size, rng)
+        else:
+            img = img.resize((self.size, self.size), Image.BILINEAR)
+        return to_tensor(img, self.mean, self.std), label

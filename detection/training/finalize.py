@@ -1,0 +1,123 @@
+"""Stages 3 and 4: calibrate on validation data, write the checkpoint, measure on test data.
+
+The test data (held-out DFDC identities, held-out real videos and self-blended fakes made
+from them) is touched only here, after every choice is made.
+"""
+
+import dataclasses
+import json
+import logging
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from detection.models import ModelCard, load_checkpoint, save_checkpoint
+from detection.training.config import TrainConfig
+from detection.training.data import FrameDataset, read_crop_csv, split_by_identity
+from detection.training.evaluate import mean_pool_score
+from detection.training.frames import build_model, frame_logits
+from detection.training.metrics import binary_report, fit_temperature, roc_auc
+from detection.training.sbi_video import make_sbi_video
+from detection.training.temporal import _concat, encoded_sets, sequence_logits
+
+log = logging.getLogger(__name__)
+UNCERTAIN_BAND = (0.35, 0.65)
+TRAINING_DATA = (
+    "DFDC face crops (Deepfake Detection Challenge training set, Facebook AI; licensed for "
+    "research on deepfake detection) split by identity 80/10/10; self-blended fakes of their "
+    "real crops; face tracks of 13 real talking-head videos (MIT / Apache-2.0) and "
+    "self-blended fake sequences of them."
+)
+
+
+def calibrate(cfg: TrainConfig, run_dir: Path, temporal_path: Path, out: Path) -> ModelCard:
+    """Fit both temperatures on validation data and write the calibrated checkpoint."""
+    model = build_model(cfg)
+    model.load_state_dict(torch.load(temporal_path, map_location="cpu", weights_only=True))
+    splits = split_by_identity(read_crop_csv(Path(cfg.dfdc_csv)), cfg.seed)
+    val_frames = FrameDataset(splits["val"], cfg.input_size, cfg.mean, cfg.std, train=False)
+    f_logits, f_labels = frame_logits(model, val_frames, torch.device("cpu"))
+    sets = encoded_sets(cfg, model, run_dir)
+    val = _concat(sets["val_videos"], sets["val_crops"])
+    s_logits = sequence_logits(model, val)
+    frame_t = fit_temperature(f_labels, f_logits)
+    sequence_t = fit_temperature(val[2].numpy(), s_logits)
+    history = json.loads((run_dir / "frames-history.json").read_text())
+    card = ModelCard(
+        architecture=cfg.architecture,
+        config=dict(cfg.model_config),
+        input_size=cfg.input_size,
+        frames=cfg.frames,
+        face_margin=cfg.face_margin,
+        mean=cfg.mean,
+        std=cfg.std,
+        threshold=0.5,
+        uncertain_band=UNCERTAIN_BAND,
+        sequence_temperature=sequence_t,
+        frame_temperature=frame_t,
+        trained=True,
+        version=datetime.now(UTC).strftime("%Y.%m.%d"),
+        training_data=TRAINING_DATA,
+        metrics={
+            "split": {"seed": cfg.seed, "fractions": [0.8, 0.1, 0.1], "by": "identity"},
+            "val_dfdc_frames_auc": roc_auc(f_labels, f_logits),
+            "val_sequences_auc": roc_auc(val[2].numpy(), s_logits),
+            "frame_training_minutes": history["elapsed_s"] / 60,
+            "frame_history": history["history"],
+        },
+    )
+    save_checkpoint(model, card, out)
+    return card
+
+
+def _segments(duration: float, length: float) -> list[tuple[float, float]]:
+    count = max(1, int(duration // length))
+    return [(i * length, min(duration, (i + 1) * length)) for i in range(count)]
+
+
+def evaluate_test(cfg: TrainConfig, checkpoint: Path, work_dir: Path) -> dict:
+    """Frame-level metrics on held-out DFDC identities; video-level on held-out videos."""
+    from detection.pipeline import DetectOptions, detect
+    from detection.video import probe
+
+    model, card = load_checkpoint(checkpoint, "cpu")
+    splits = split_by_identity(read_crop_csv(Path(cfg.dfdc_csv)), cfg.seed)
+    test_frames = FrameDataset(splits["test"], cfg.input_size, cfg.mean, cfg.std, train=False)
+    logits, labels = frame_logits(model, test_frames, torch.device("cpu"))
+    probabilities = 1 / (1 + np.exp(-logits / card.frame_temperature))
+    frames_report = binary_report(labels, probabilities, card.threshold).to_dict()
+
+    options = DetectOptions(model_path=checkpoint, device="cpu")
+    video_labels, video_scores, baseline_scores, skipped = [], [], [], []
+    with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
+        for offset, name in enumerate(cfg.test_videos):
+            real = Path(cfg.real_videos) / name
+            fakes = [
+                make_sbi_video(
+                    real, Path(tmp) / f"{real.stem}-sbi{k}.mp4", cfg.seed + 31 * offset + k
+                )
+                for k in range(cfg.test_fakes_per_video)
+            ]
+            sources = [(real, 0)] + [(fake, 1) for fake in fakes]
+            for path, label in sources:
+                for start, end in _segments(probe(path).duration_s, cfg.test_segment_s):
+                    segment = dataclasses.replace(options, start=start, end=end)
+                    result = detect(path, options=segment).to_dict()
+                    if result["fake_probability"] is None:
+                        skipped.append(f"{path.name} {start:.0f}-{end:.0f}s: no face")
+                        continue
+                    video_labels.append(label)
+                    video_scores.append(result["fake_probability"])
+                    baseline_scores.append(mean_pool_score(result))
+    videos_report = binary_report(video_labels, video_scores, card.threshold).to_dict()
+    baseline_report = binary_report(video_labels, baseline_scores, card.threshold).to_dict()
+    return {
+        "test_dfdc_frames": frames_report,
+        "test_videos_vs_sbi": videos_report,
+        "test_videos_vs_sbi_mean_pool_baseline": baseline_report,
+        "test_videos_skipped": skipped,
+        "test_videos": list(cfg.test_videos),
+    }

@@ -1,0 +1,116 @@
+"""Binary-classification metrics on probabilities (no scikit-learn needed)."""
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+
+def roc_auc(labels: Sequence[int], scores: Sequence[float]) -> float:
+    """Area under the ROC curve via the rank statistic (ties get average ranks)."""
+    y = np.asarray(labels, dtype=np.int64)
+    s = np.asarray(scores, dtype=np.float64)
+    positives, negatives = int(y.sum()), int(len(y) - y.sum())
+    if positives == 0 or negatives == 0:
+        return float("nan")
+    order = np.argsort(s, kind="mergesort")
+    ranks = np.empty(len(s), dtype=np.float64)
+    sorted_scores = s[order]
+    start = 0
+    while start < len(s):
+        end = start
+        while end + 1 < len(s) and sorted_scores[end + 1] == sorted_scores[start]:
+            end += 1
+        ranks[order[start : end + 1]] = (start + end) / 2.0 + 1.0
+        start = end + 1
+    return float((ranks[y == 1].sum() - positives * (positives + 1) / 2) / (positives * negatives))
+
+
+def roc_curve(labels: Sequence[int], scores: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    """False- and true-positive rates at every distinct threshold, from (0, 0) to (1, 1)."""
+    y = np.asarray(labels, dtype=np.int64)
+    s = np.asarray(scores, dtype=np.float64)
+    order = np.argsort(-s, kind="mergesort")
+    y, s = y[order], s[order]
+    distinct = np.r_[np.where(np.diff(s))[0], len(s) - 1]
+    tps = np.cumsum(y)[distinct]
+    fps = (distinct + 1) - tps
+    tpr = np.r_[0.0, tps / max(1, y.sum())]
+    fpr = np.r_[0.0, fps / max(1, len(y) - y.sum())]
+    return fpr, tpr
+
+
+def expected_calibration_error(
+    labels: Sequence[int], probabilities: Sequence[float], bins: int = 15
+) -> float:
+    y = np.asarray(labels, dtype=np.float64)
+    p = np.asarray(probabilities, dtype=np.float64)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
+    error = 0.0
+    for b in range(bins):
+        in_bin = which == b
+        if in_bin.any():
+            error += in_bin.mean() * abs(p[in_bin].mean() - y[in_bin].mean())
+    return float(error)
+
+
+@dataclass(frozen=True)
+class Report:
+    count: int
+    auc: float
+    accuracy: float
+    precision: float
+    recall: float
+    f1: float
+    ece: float
+    threshold: float
+    confusion: dict[str, int]  # tp, fp, tn, fn ("positive" = fake)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def binary_report(
+    labels: Sequence[int], probabilities: Sequence[float], threshold: float = 0.5
+) -> Report:
+    y = np.asarray(labels, dtype=np.int64)
+    p = np.asarray(probabilities, dtype=np.float64)
+    predicted = (p >= threshold).astype(np.int64)
+    tp = int(((predicted == 1) & (y == 1)).sum())
+    fp = int(((predicted == 1) & (y == 0)).sum())
+    tn = int(((predicted == 0) & (y == 0)).sum())
+    fn = int(((predicted == 0) & (y == 1)).sum())
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return Report(
+        count=len(y),
+        auc=roc_auc(y, p),
+        accuracy=float((predicted == y).mean()) if len(y) else float("nan"),
+        precision=precision,
+        recall=recall,
+        f1=f1,
+        ece=expected_calibration_error(y, p),
+        threshold=threshold,
+        confusion={"tp": tp, "fp": fp, "tn": tn, "fn": fn},
+    )
+
+
+def fit_temperature(labels: Sequence[int], logits: Sequence[float]) -> float:
+    """Temperature T minimising the log-loss of sigmoid(logit / T) (Guo et al., 2017)."""
+    import torch
+
+    y = torch.as_tensor(np.asarray(labels), dtype=torch.float64)
+    z = torch.as_tensor(np.asarray(logits), dtype=torch.float64)
+    log_t = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    optimiser = torch.optim.LBFGS([log_t], lr=0.1, max_iter=200)
+
+    def closure() -> torch.Tensor:
+        optimiser.zero_grad()
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(z / log_t.exp(), y)
+        loss.backward()
+        return loss
+
+    optimiser.step(closure)
+    return float(log_t.exp().clamp(0.05, 20.0))

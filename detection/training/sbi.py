@@ -1,0 +1,85 @@
+"""Self-blended images (Shiohara & Yamasaki, CVPR 2022): fakes made from one real face.
+
+The inner face is replaced by a colour- and geometry-jittered copy of itself inside a soft,
+deformed face mask. The result carries the blending boundary and the colour/scale mismatch
+that every face swap leaves, without the identity change, so a detector learns the
+artefact rather than a dataset's faces. The mask is an ellipse placed where the face sits
+in an Unmask crop (box + margin, centred); the same BlendParams applied to every crop of a
+track give a temporally consistent fake sequence.
+"""
+
+import random
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageEnhance, ImageFilter
+
+
+@dataclass(frozen=True)
+class BlendParams:
+    centre: tuple[float, float]  # ellipse centre, as fractions of width and height
+    axes: tuple[float, float]  # ellipse semi-axes, as fractions of width and height
+    mask_blur: float  # Gaussian blur radius of the mask, as a fraction of the side
+    ratio: float  # blend strength inside the mask
+    scale: float  # geometry jitter of the blended copy
+    shift: tuple[float, float]  # translation of the copy, as fractions of the side
+    brightness: float
+    contrast: float
+    saturation: float
+    rgb_shift: tuple[float, float, float]
+    sharpen: bool
+    blur: float  # blur radius of the copy (0: none)
+
+
+def random_blend_params(rng: random.Random) -> BlendParams:
+    return BlendParams(
+        centre=(rng.uniform(0.46, 0.54), rng.uniform(0.48, 0.58)),
+        axes=(rng.uniform(0.26, 0.40), rng.uniform(0.32, 0.46)),
+        mask_blur=rng.uniform(0.01, 0.06),
+        ratio=rng.choice([0.5, 0.75, 1.0, 1.0, 1.0]),
+        scale=rng.uniform(0.94, 1.06),
+        shift=(rng.uniform(-0.03, 0.03), rng.uniform(-0.03, 0.03)),
+        brightness=rng.uniform(0.85, 1.15),
+        contrast=rng.uniform(0.85, 1.15),
+        saturation=rng.uniform(0.8, 1.2),
+        rgb_shift=(rng.uniform(-12, 12), rng.uniform(-12, 12), rng.uniform(-12, 12)),
+        sharpen=rng.random() < 0.3,
+        blur=rng.choice([0.0, 0.0, rng.uniform(0.4, 1.2)]),
+    )
+
+
+def _jittered_copy(img: Image.Image, p: BlendParams) -> np.ndarray:
+    copy = ImageEnhance.Brightness(img).enhance(p.brightness)
+    copy = ImageEnhance.Contrast(copy).enhance(p.contrast)
+    copy = ImageEnhance.Color(copy).enhance(p.saturation)
+    if p.sharpen:
+        copy = copy.filter(ImageFilter.SHARPEN)
+    if p.blur > 0:
+        copy = copy.filter(ImageFilter.GaussianBlur(p.blur))
+    w, h = img.size
+    sw, sh = max(1, round(w * p.scale)), max(1, round(h * p.scale))
+    scaled = copy.resize((sw, sh), Image.BILINEAR)
+    canvas = img.copy()
+    canvas.paste(
+        scaled, (round((w - sw) / 2 + p.shift[0] * w), round((h - sh) / 2 + p.shift[1] * h))
+    )
+    array = np.asarray(canvas, dtype=np.float32) + np.asarray(p.rgb_shift, dtype=np.float32)
+    return np.clip(array, 0, 255)
+
+
+def face_mask(size: tuple[int, int], p: BlendParams) -> np.ndarray:
+    """A soft elliptical mask in [0, 1] of shape (height, width)."""
+    w, h = size
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    inside = ((xs / w - p.centre[0]) / p.axes[0]) ** 2 + ((ys / h - p.centre[1]) / p.axes[1]) ** 2
+    hard = Image.fromarray(((inside <= 1.0) * 255).astype(np.uint8))
+    soft = hard.filter(ImageFilter.GaussianBlur(max(0.5, p.mask_blur * w)))
+    return np.asarray(soft, dtype=np.float32) / 255.0 * p.ratio
+
+
+def self_blend(img: Image.Image, p: BlendParams) -> Image.Image:
+    """Blend the jittered copy of img into img inside the face mask."""
+    source = np.asarray(img, dtype=np.float32)
+    mask = face_mask(img.size, p)[..., None]
+    blended = mask * _jittered_copy(img, p) + (1.0 - mask) * source
+    return Image.fromarray(np.clip(blended + 0.5, 0, 255).astype(np.uint8))

@@ -1,0 +1,156 @@
+"""Frame-code sequences for the temporal stage: face tracks of real videos, consistent
+self-blended fakes of them, and jittered DFDC crops.
+
+Every clip is augmented consistently (one seed for all its frames), as a real upload would
+be: the LSTM must learn what changes over time, not per-frame augmentation noise.
+"""
+
+import io
+import logging
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from tqdm import tqdm
+
+from detection.models.cnn_lstm import CnnLstm
+from detection.training.augment import degrade
+from detection.training.config import TrainConfig
+from detection.training.data import FAKE, REAL, CropItem, to_tensor
+from detection.training.sbi import random_blend_params, self_blend
+
+log = logging.getLogger(__name__)
+MIN_TRACK = 8
+
+
+def face_track_crops(video: Path, frames: int, size: int, margin: float) -> list[np.ndarray]:
+    """(T, size, size, 3) uint8 crops of every face track of at least MIN_TRACK frames."""
+    from detection.faces import get_detector
+    from detection.tracks import crop_face, link_tracks
+    from detection.video import sample_frames
+
+    sampled = sample_frames(video, frames, max_side=1280)
+    detector = get_detector("cpu")
+    faces = []
+    for start in range(0, len(sampled.images), 16):
+        faces += detector.detect(sampled.images[start : start + 16])
+    crops = []
+    for track in link_tracks(faces):
+        if len(track) >= MIN_TRACK:
+            crops.append(
+                np.stack(
+                    [
+                        crop_face(sampled.images[p], box, margin=margin, size=size)
+                        for p, box in zip(track.positions, track.boxes, strict=True)
+                    ]
+                )
+            )
+    return crops
+
+
+def cached_track_crops(cfg: TrainConfig, video: Path, cache_dir: Path) -> list[np.ndarray]:
+    cache = cache_dir / f"{video.stem}-{cfg.track_frames}-{cfg.input_size}.npz"
+    if cache.exists():
+        with np.load(cache) as data:
+            return [data[k] for k in sorted(data.files)]
+    crops = face_track_crops(video, cfg.track_frames, cfg.input_size, cfg.face_margin)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    np.savez(cache, **{f"track{i:02d}": c for i, c in enumerate(crops)})
+    return crops
+
+
+@dataclass(frozen=True)
+class Clip:
+    """A recipe for one sequence: which images, label, and the seed of its augmentation."""
+
+    images: tuple[Image.Image, ...]
+    label: int
+    seed: int
+    blend: bool  # apply one self-blend to every frame (a synthesised fake)
+    jitter: bool  # per-frame crop jitter (still crops made into pseudo-sequences)
+
+
+def video_clips(
+    tracks: Sequence[np.ndarray], cfg: TrainConfig, count: int, seed: int
+) -> list[Clip]:
+    """`count` real windows of clip_length frames and the same windows self-blended."""
+    rng = random.Random(seed)
+    usable = [t for t in tracks if len(t) >= MIN_TRACK]
+    clips = []
+    for number in range(count if usable else 0):
+        track = rng.choice(usable)
+        length = min(cfg.clip_length, len(track))
+        start = rng.randint(0, len(track) - length)
+        images = tuple(Image.fromarray(f) for f in track[start : start + length])
+        clips.append(Clip(images, REAL, seed * 10007 + 2 * number, blend=False, jitter=False))
+        clips.append(Clip(images, FAKE, seed * 10007 + 2 * number + 1, blend=True, jitter=False))
+    return clips
+
+
+def crop_clips(items: Sequence[CropItem], cfg: TrainConfig, count: int, seed: int) -> list[Clip]:
+    rng = random.Random(seed)
+    chosen = rng.sample(list(items), min(count, len(items)))
+    return [
+        Clip(
+            (Image.open(io.BytesIO(item.path.read_bytes())).convert("RGB"),)
+            * cfg.crop_sequence_length,
+            item.label,
+            seed * 10007 + number,
+            blend=False,
+            jitter=True,
+        )
+        for number, item in enumerate(chosen)
+    ]
+
+
+def render_clip(clip: Clip, cfg: TrainConfig, *, augment: bool) -> list[Image.Image]:
+    params = random_blend_params(random.Random(clip.seed)) if clip.blend else None
+    frames = []
+    for t, image in enumerate(clip.images):
+        img = self_blend(image, params) if params else image
+        if clip.jitter:
+            jitter = random.Random(clip.seed * 131 + t)
+            scale = jitter.uniform(0.92, 1.0)
+            w, h = round(img.width * scale), round(img.height * scale)
+            x, y = jitter.randint(0, img.width - w), jitter.randint(0, img.height - h)
+            img = img.crop((x, y, x + w, y + h))
+        if augment:
+            img = degrade(img, cfg.input_size, random.Random(clip.seed))
+        else:
+            img = img.resize((cfg.input_size, cfg.input_size), Image.BILINEAR)
+        frames.append(img)
+    return frames
+
+
+@torch.inference_mode()
+def encode_clips(
+    model: CnnLstm, clips: Sequence[Clip], cfg: TrainConfig, *, augment: bool, desc: str
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Codes (N, T, F) zero-padded to the longest clip, lengths (N), labels (N)."""
+    model.eval()
+    length = max(len(c.images) for c in clips)
+    codes = torch.zeros(len(clips), length, model.feature_dim)
+    lengths = torch.tensor([len(c.images) for c in clips])
+    batch: list[torch.Tensor] = []
+    owners: list[tuple[int, int]] = []
+
+    def flush() -> None:
+        feats = model.features(torch.stack(batch))
+        for (i, t), f in zip(owners, feats, strict=True):
+            codes[i, t] = f
+        batch.clear()
+        owners.clear()
+
+    for i, clip in enumerate(tqdm(clips, desc=desc, mininterval=10)):
+        for t, img in enumerate(render_clip(clip, cfg, augment=augment)):
+            batch.append(to_tensor(img, cfg.mean, cfg.std))
+            owners.append((i, t))
+        if len(batch) >= 64:
+            flush()
+    if batch:
+        flush()
+    return codes, lengths, torch.tensor([c.label for c in clips])

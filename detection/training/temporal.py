@@ -1,0 +1,129 @@
+"""Stage 2: train the LSTM head on frame-code sequences, the CNN frozen from stage 1."""
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from detection.models.cnn_lstm import CnnLstm
+from detection.training.config import TrainConfig
+from detection.training.data import read_crop_csv, split_by_identity
+from detection.training.frames import build_model
+from detection.training.metrics import roc_auc
+from detection.training.sequences import cached_track_crops, crop_clips, encode_clips, video_clips
+
+log = logging.getLogger(__name__)
+
+
+def _video_set(cfg: TrainConfig, names, run_dir: Path, clips: int, seed: int):
+    result = []
+    for offset, name in enumerate(names):
+        tracks = cached_track_crops(cfg, Path(cfg.real_videos) / name, run_dir / "tracks")
+        if not tracks:
+            log.warning("%s: no face track long enough, left out", name)
+        result += video_clips(tracks, cfg, clips, seed + offset)
+    return result
+
+
+def encoded_sets(cfg: TrainConfig, model: CnnLstm, run_dir: Path) -> dict[str, tuple]:
+    """Train and validation sequences, encoded once by the frozen CNN (cached on disk)."""
+    cache = run_dir / "temporal-codes.pt"
+    if cache.exists():
+        return torch.load(cache, weights_only=True)
+    held_out = set(cfg.val_videos) | set(cfg.test_videos)
+    train_videos = sorted(
+        p.name for p in Path(cfg.real_videos).glob("*.mp4") if p.name not in held_out
+    )
+    splits = split_by_identity(read_crop_csv(Path(cfg.dfdc_csv)), cfg.seed)
+    train_clips = _video_set(cfg, train_videos, run_dir, cfg.clips_per_video, cfg.seed)
+    train_crops = crop_clips(splits["train"], cfg, cfg.crop_sequences, cfg.seed)
+    val_clips = _video_set(cfg, cfg.val_videos, run_dir, cfg.clips_per_video // 2, cfg.seed + 99)
+    val_crops = crop_clips(splits["val"], cfg, cfg.crop_sequences // 3, cfg.seed + 99)
+    sets = {
+        "train": _concat(
+            encode_clips(model, train_clips, cfg, augment=True, desc="encode train videos"),
+            encode_clips(model, train_crops, cfg, augment=True, desc="encode train crops"),
+        ),
+        "val_videos": encode_clips(model, val_clips, cfg, augment=False, desc="encode val videos"),
+        "val_crops": encode_clips(model, val_crops, cfg, augment=False, desc="encode val crops"),
+    }
+    torch.save(sets, cache)
+    return sets
+
+
+def _concat(a: tuple, b: tuple) -> tuple:
+    codes_a, len_a, y_a = a
+    codes_b, len_b, y_b = b
+    length = max(codes_a.shape[1], codes_b.shape[1])
+    pad = lambda c: torch.nn.functional.pad(c, (0, 0, 0, length - c.shape[1]))  # noqa: E731
+    return torch.cat([pad(codes_a), pad(codes_b)]), torch.cat([len_a, len_b]), torch.cat([y_a, y_b])
+
+
+def sequence_logits(model: CnnLstm, data: tuple) -> np.ndarray:
+    codes, lengths, _ = data
+    model.eval()
+    with torch.inference_mode():
+        return model.sequence_logits(codes, lengths).numpy()
+
+
+def train_temporal(cfg: TrainConfig, run_dir: Path, frames_path: Path) -> Path:
+    """Train the LSTM + sequence head; return the path of the best full state dict."""
+    best_path = run_dir / "temporal-best.pt"
+    if best_path.exists():
+        return best_path
+    torch.manual_seed(cfg.seed)
+    model = build_model(cfg)
+    model.load_state_dict(torch.load(frames_path, map_location="cpu", weights_only=True))
+    sets = encoded_sets(cfg, model, run_dir)
+    codes, lengths, labels = sets["train"]
+    val = _concat(sets["val_videos"], sets["val_crops"])
+    params = list(model.lstm.parameters()) + list(model.sequence_head.parameters())
+    optimiser = torch.optim.AdamW(params, lr=cfg.temporal_lr, weight_decay=cfg.weight_decay)
+    generator = torch.Generator().manual_seed(cfg.seed)
+    best = {"val_loss": float("inf")}
+    history = []
+    for epoch in tqdm(range(cfg.temporal_epochs), desc="temporal", mininterval=5):
+        model.train()
+        order = torch.randperm(len(labels), generator=generator)
+        losses = []
+        for start in range(0, len(order), cfg.temporal_batch_size):
+            idx = order[start : start + cfg.temporal_batch_size]
+            # Random truncation: the engine sees tracks of any length.
+            cut = torch.randint(4, codes.shape[1] + 1, (len(idx),), generator=generator)
+            batch_lengths = torch.minimum(lengths[idx], cut)
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(
+                model.sequence_logits(codes[idx], batch_lengths), labels[idx].float()
+            )
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            losses.append(float(loss.detach()))
+        logits = sequence_logits(model, val)
+        val_loss = float(
+            torch.nn.functional.binary_cross_entropy_with_logits(
+                torch.from_numpy(logits), val[2].float()
+            )
+        )
+        record = {
+            "epoch": epoch + 1,
+            "train_loss": float(np.mean(losses)),
+            "val_loss": val_loss,
+            "val_auc_videos": roc_auc(
+                sets["val_videos"][2], sequence_logits(model, sets["val_videos"])
+            ),
+            "val_auc_crops": roc_auc(
+                sets["val_crops"][2], sequence_logits(model, sets["val_crops"])
+            ),
+        }
+        history.append(record)
+        if val_loss < best["val_loss"]:
+            best = record
+            torch.save(model.state_dict(), best_path)
+    log.info("temporal stage best epoch: %s", best)
+    (run_dir / "temporal-history.json").write_text(
+        json.dumps({"best": best, "history": history}, indent=2)
+    )
+    return best_path

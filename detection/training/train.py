@@ -1,0 +1,76 @@
+"""`python -m detection.training.train`: the whole recipe, stage by stage, resumable.
+
+frames → temporal → calibrate (writes the checkpoint) → evaluate (test metrics into the
+card and MODEL_CARD.md). Each stage leaves its result in --run-dir, so a stopped run picks
+up where it was.
+"""
+
+import argparse
+import dataclasses
+import json
+import logging
+import time
+from pathlib import Path
+
+import torch
+
+from detection.models import load_checkpoint, save_checkpoint
+from detection.training.card_text import write_model_card
+from detection.training.config import REPO_ROOT, TrainConfig
+from detection.training.finalize import calibrate, evaluate_test
+from detection.training.frames import train_frames
+from detection.training.temporal import train_temporal
+
+STAGES = ("frames", "temporal", "calibrate", "evaluate")
+DEFAULT_OUTPUT = REPO_ROOT / "detection" / "weights" / "unmask-default.pt"
+
+
+def run(cfg: TrainConfig, run_dir: Path, output: Path, stages: tuple[str, ...], device) -> None:
+    log = logging.getLogger(__name__)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
+    timings_path = run_dir / "timings.json"
+    timings = json.loads(timings_path.read_text()) if timings_path.exists() else {}
+    frames_path = run_dir / "frames-best.pt"
+    for stage in stages:
+        started = time.monotonic()
+        if stage == "frames":
+            frames_path = train_frames(cfg, run_dir, device)
+        elif stage == "temporal":
+            train_temporal(cfg, run_dir, frames_path)
+        elif stage == "calibrate":
+            calibrate(cfg, run_dir, run_dir / "temporal-best.pt", output)
+        elif stage == "evaluate":
+            model, card = load_checkpoint(output, "cpu")
+            metrics = {**card.metrics, **evaluate_test(cfg, output, run_dir)}
+            metrics["training_minutes"] = {k: round(v / 60, 1) for k, v in timings.items()}
+            card = dataclasses.replace(card, metrics=metrics)
+            save_checkpoint(model, card, output)
+            write_model_card(card, cfg, output.with_name("MODEL_CARD.md"))
+        timings[stage] = timings.get(stage, 0.0) + time.monotonic() - started
+        timings_path.write_text(json.dumps(timings, indent=2))
+        log.info("stage %s done in %.1f min", stage, (time.monotonic() - started) / 60)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--config", type=Path, help="JSON file overriding the default recipe")
+    parser.add_argument("--run-dir", type=Path, default=Path("runs/default"))
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    parser.add_argument("--stage", choices=(*STAGES, "all"), default="all")
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    cfg = TrainConfig.load(args.config)
+    device = torch.device(
+        ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
+    )
+    torch.manual_seed(cfg.seed)
+    torch.set_num_threads(cfg.threads)
+    stages = STAGES if args.stage == "all" else (args.stage,)
+    run(cfg, args.run_dir, args.output, stages, device)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
