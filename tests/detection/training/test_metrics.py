@@ -1,0 +1,64 @@
+import itertools
+import random
+
+import numpy as np
+import pytest
+
+from detection.training.metrics import (
+    binary_report,
+    expected_calibration_error,
+    fit_temperature,
+    roc_auc,
+    roc_curve,
+)
+
+
+def pairwise_auc(labels, scores):
+    pos = [s for s, y in zip(scores, labels, strict=True) if y == 1]
+    neg = [s for s, y in zip(scores, labels, strict=True) if y == 0]
+    wins = sum(1.0 if p > n else 0.5 if p == n else 0.0 for p, n in itertools.product(pos, neg))
+    return wins / (len(pos) * len(neg))
+
+
+def test_auc_matches_the_pairwise_definition_with_ties():
+    rng = random.Random(3)
+    labels = [rng.randint(0, 1) for _ in range(200)]
+    scores = [round(rng.random() + 0.3 * y, 1) for y in labels]  # rounding makes many ties
+    assert roc_auc(labels, scores) == pytest.approx(pairwise_auc(labels, scores))
+
+
+def test_auc_extremes_and_single_class():
+    assert roc_auc([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9]) == 1.0
+    assert roc_auc([0, 0, 1, 1], [0.9, 0.8, 0.2, 0.1]) == 0.0
+    assert np.isnan(roc_auc([1, 1], [0.2, 0.3]))
+
+
+def test_roc_curve_runs_from_origin_to_one_and_is_monotone():
+    fpr, tpr = roc_curve([0, 1, 0, 1, 1], [0.1, 0.4, 0.35, 0.8, 0.9])
+    assert (fpr[0], tpr[0]) == (0.0, 0.0)
+    assert (fpr[-1], tpr[-1]) == (1.0, 1.0)
+    assert np.all(np.diff(fpr) >= 0) and np.all(np.diff(tpr) >= 0)
+
+
+def test_report_counts_the_confusion_matrix_at_the_threshold():
+    report = binary_report([1, 1, 0, 0, 1], [0.9, 0.4, 0.6, 0.1, 0.5], threshold=0.5)
+    assert report.confusion == {"tp": 2, "fp": 1, "tn": 1, "fn": 1}
+    assert report.precision == pytest.approx(2 / 3)
+    assert report.recall == pytest.approx(2 / 3)
+    assert report.accuracy == pytest.approx(3 / 5)
+
+
+def test_calibration_error_is_small_for_calibrated_and_large_for_overconfident():
+    rng = np.random.default_rng(0)
+    p = rng.random(20000)
+    y = (rng.random(20000) < p).astype(int)
+    assert expected_calibration_error(y, p) < 0.02
+    overconfident = np.where(p > 0.5, 0.99, 0.01)
+    assert expected_calibration_error(y, overconfident) > 0.2
+
+
+def test_temperature_scaling_recovers_the_true_temperature():
+    rng = np.random.default_rng(1)
+    logits = rng.normal(0, 4, 20000)
+    labels = (rng.random(20000) < 1 / (1 + np.exp(-logits / 2.5))).astype(int)
+    assert fit_temperature(labels, logits) == pytest.approx(2.5, rel=0.1)

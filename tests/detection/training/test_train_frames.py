@@ -1,0 +1,53 @@
+import json
+
+import torch
+
+from detection.models import load_checkpoint
+from detection.training.config import TrainConfig
+from detection.training.frames import split_encoder, train_frames
+from tests.support import DFDC_FACES, require
+
+
+def test_frame_stage_trains_only_the_top_and_resumes_from_its_result(tmp_path):
+    require((DFDC_FACES / "labels.csv").is_file(), "../shared/data/dfdc-faces not found")
+    cfg = TrainConfig(
+        max_crops_per_split=48, frame_views=1, frame_epochs=2, frame_batch_size=16,
+        workers=0, threads=1,
+    )  # fmt: skip
+    best = train_frames(cfg, tmp_path, torch.device("cpu"))
+    history = json.loads((tmp_path / "frames-history.json").read_text())
+    assert [h["epoch"] for h in history["history"]] == [1, 2]
+    assert 0.0 <= history["best_val_auc"] <= 1.0
+
+    from detection.training.frames import build_model
+
+    imagenet = build_model(cfg)
+    trained = build_model(cfg)
+    trained.load_state_dict(torch.load(best, weights_only=True))
+    stem_before, top_before = split_encoder(imagenet, cfg.frozen_blocks)
+    stem_after, top_after = split_encoder(trained, cfg.frozen_blocks)
+    for a, b in zip(
+        stem_before.state_dict().values(), stem_after.state_dict().values(), strict=True
+    ):
+        assert torch.equal(a, b)  # the frozen stem keeps its ImageNet weights
+    assert any(
+        not torch.equal(a, b)
+        for a, b in zip(
+            top_before.state_dict().values(), top_after.state_dict().values(), strict=True
+        )
+    )
+    mtime = best.stat().st_mtime_ns
+    assert train_frames(cfg, tmp_path, torch.device("cpu")) == best  # finished: not redone
+    assert best.stat().st_mtime_ns == mtime
+
+
+def test_shipped_checkpoint_is_trained_and_documented():
+    from detection.training.train import DEFAULT_OUTPUT
+
+    require(DEFAULT_OUTPUT.is_file(), f"{DEFAULT_OUTPUT} has not been trained yet")
+    _, card = load_checkpoint(DEFAULT_OUTPUT)
+    assert card.trained
+    assert card.metrics["test_dfdc_frames"]["count"] > 1000
+    assert DEFAULT_OUTPUT.stat().st_size < 25 * 1024 * 1024
+    text = DEFAULT_OUTPUT.with_name("MODEL_CARD.md").read_text()
+    assert card.version in text and "research" in text
