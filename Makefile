@@ -5,7 +5,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
-APT_PACKAGES := ffmpeg redis-server postgresql chromium chromium-driver nodejs npm
+APT_PACKAGES := ffmpeg redis-server postgresql chromium chromium-driver
+WEB_EXT := var/node/node_modules/.bin/web-ext
 
 .PHONY: run install test lint format system-deps services extension bench clean
 
@@ -27,12 +28,17 @@ run: install
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 ## Install what the tests need (apt packages, .venv, services) and run the whole suite.
-test: system-deps install services
+test: system-deps install services $(WEB_EXT)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-## Debian packages the tests use: ffmpeg for fixtures, Redis + PostgreSQL, Chromium, Node.
+## Firefox's linter for the extension, installed into var/node (git-ignored).
+$(WEB_EXT):
+	npm install --prefix var/node --no-audit --no-fund --loglevel=error web-ext@10.7.0
+
+## Debian packages the tests use: ffmpeg for fixtures, Redis + PostgreSQL, Chromium, Node/npm.
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing nodejs npm"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
