@@ -13,7 +13,6 @@ WEB_EXT := var/node/node_modules/.bin/web-ext
 $(PY):
 	@test -n "$(PYTHON)" || { echo "Python 3.12 is needed: install python3.12 and retry."; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: $(PY) requirements.txt requirements-dev.txt requirements-nodeps.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt

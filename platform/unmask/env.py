@@ -20,7 +20,8 @@ def env_str(name: str, default: str = "") -> str:
             return Path(file_path).read_text().strip()
         except OSError as exc:
             raise ImproperlyConfigured(f"{name}_FILE={file_path} cannot be read: {exc}") from exc
-    return os.environ.get(name, default)
+    # Empty counts as unset: a copied .env.example (docker compose env_file) leaves many blank.
+    return os.environ.get(name) or default
 
 
 def env_bool(name: str, default: bool = False) -> bool:

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "knox",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI files served by us, not a CDN
     "channels",
     "unmask.accounts",
     "unmask.analyses",
@@ -165,6 +166,10 @@ ANALYSIS_MAX_ACTIVE_PER_USER = env_int("ANALYSIS_MAX_ACTIVE_PER_USER", 3)
 ANALYSIS_FLAG_THRESHOLD = env_float("ANALYSIS_FLAG_THRESHOLD", 0.5)
 ANALYSIS_URL_REUSE_HOURS = env_int("ANALYSIS_URL_REUSE_HOURS", 24)
 ANALYSIS_STALE_SECONDS = env_int("ANALYSIS_STALE_SECONDS", 120)
+ANALYSIS_MAX_ATTEMPTS = env_int("ANALYSIS_MAX_ATTEMPTS", 2)  # a stale job is re-run, then failed
+ANALYSIS_THREAD_WORKERS = env_int("ANALYSIS_THREAD_WORKERS", 1)  # embedded runner's threads
+# The embedded runner starts with the server's first request; tests switch it off.
+ANALYSIS_THREAD_START = env_bool("ANALYSIS_THREAD_START", True)
 
 FETCH_MAX_BYTES = env_int("FETCH_MAX_BYTES", 500 * 1024 * 1024)
 FETCH_MAX_DURATION_S = env_int("FETCH_MAX_DURATION_S", 3600)
@@ -179,6 +184,12 @@ DETECTION_FRAMES = env_int("DETECTION_FRAMES", 0)  # 0: the model card's frame c
 DETECTION_THREADS = env_int("DETECTION_THREADS", 0)  # 0: torch's default
 DETECTION_MAX_DURATION_S = env_int("DETECTION_MAX_DURATION_S", 3 * 3600)
 DETECTION_MAX_PIXELS = env_int("DETECTION_MAX_PIXELS", 8192 * 8192)
+# Tests only: run a checkpoint whose card says trained=False. Never with DEBUG off.
+DETECTION_ALLOW_UNTRAINED = env_bool("DETECTION_ALLOW_UNTRAINED", False)
+if DETECTION_ALLOW_UNTRAINED and not DEBUG:
+    raise ImproperlyConfigured(
+        "DETECTION_ALLOW_UNTRAINED is for tests; it is refused with DEBUG off."
+    )
 
 # --- Jobs, channels, cache ------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
@@ -200,7 +211,8 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # In-memory, but safe to send to from the embedded runner's worker threads.
+    CHANNEL_LAYERS = {"default": {"BACKEND": "unmask.layers.ThreadSafeInMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
@@ -236,9 +248,12 @@ REST_FRAMEWORK = {
         "user": env_str("API_THROTTLE_USER", "600/hour"),
         "anon": env_str("API_THROTTLE_ANON", "60/hour"),
         "submit": env_str("API_THROTTLE_SUBMIT", "60/hour"),
+        # Password sign-ins for API tokens, per client address.
+        "sign_in": env_str("API_THROTTLE_SIGN_IN", "10/minute"),
     },
 }
 _token_ttl_days = env_int("API_TOKEN_TTL_DAYS", 90)
+KNOX_TOKEN_MODEL = "knox.AuthToken"  # named so migrations can depend on it (it is swappable)
 REST_KNOX = {
     "TOKEN_TTL": timedelta(days=_token_ttl_days) if _token_ttl_days > 0 else None,
     "AUTO_REFRESH": False,
@@ -248,6 +263,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Check videos for deepfakes: submit a file or URL, follow progress, read results.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Security (production) ------------------------------------------------------------------

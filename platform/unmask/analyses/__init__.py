@@ -1,0 +1,1 @@
+"""Analyses: one check of one video, its job state, evidence, and the pages that show it."""

@@ -1,0 +1,13 @@
+"""Re-queue analyses whose worker went silent, or fail them after too many attempts."""
+
+from django.core.management.base import BaseCommand
+
+from detection.jobs import recover_stale
+
+
+class Command(BaseCommand):
+    help = "Re-queue stale running analyses (heartbeat older than ANALYSIS_STALE_SECONDS)."
+
+    def handle(self, *args: object, **options: object) -> None:
+        counts = recover_stale(requeue=True)
+        self.stdout.write(f"re-queued {counts['requeued']}, failed {counts['failed']}")

@@ -1,0 +1,176 @@
+"""Workflows around an analysis: submit (with dedup and limits), delete, report, share."""
+
+import hashlib
+import logging
+from pathlib import PurePath
+from typing import Any
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.template.defaultfilters import filesizeformat
+
+from unmask.analyses.models import Analysis, Status
+
+logger = logging.getLogger(__name__)
+
+
+class SubmissionRefused(Exception):
+    """A submission we will not take; `message` is shown to the person as it is."""
+
+    status_code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class UploadTooLarge(SubmissionRefused):
+    status_code = 413
+
+
+class TooManyActive(SubmissionRefused):
+    status_code = 429
+
+
+def upload_limit_sentence() -> str:
+    return (
+        f"This file is larger than the {_size(settings.UPLOAD_MAX_BYTES)} limit. "
+        "Trim the video or check it by link instead."
+    )
+
+
+def _size(n: int) -> str:
+    return filesizeformat(n).replace("\xa0", " ")  # plain spaces read better in JSON
+
+
+def submit_analysis(
+    user: Any, *, upload: UploadedFile | None = None, url: str | None = None
+) -> Analysis:
+    """Create an Analysis for a file or a link and queue it, or reuse an identical result.
+
+    A reused result comes back already done with `reused_from` set; callers answer 200
+    instead of 201 for it.
+    """
+    url = (url or "").strip()
+    if bool(upload) == bool(url):
+        raise SubmissionRefused("Choose a video file or paste a link to one (just one of them).")
+    if upload is not None:
+        return _submit_upload(user, upload)
+    return _submit_url(user, url)
+
+
+def _submit_upload(user: Any, upload: UploadedFile) -> Analysis:
+    name = PurePath(upload.name or "video").name[:255]
+    if upload.size is not None and upload.size > settings.UPLOAD_MAX_BYTES:
+        raise UploadTooLarge(upload_limit_sentence())
+    if not upload.size:
+        raise SubmissionRefused("This file is empty. Choose a video file.")
+    extension = PurePath(name).suffix.lower().lstrip(".")
+    allowed = [e.lower() for e in settings.UPLOAD_EXTENSIONS]
+    if extension not in allowed:
+        raise SubmissionRefused(
+            f"Unmask checks video files ({', '.join(allowed)}); “{name}” is not one of them."
+        )
+    content_hash = hash_file(upload)
+    original = Analysis.objects.reusable(content_hash=content_hash)
+    if original is None:
+        _check_active_limit(user)
+    analysis = Analysis(
+        owner=user, source_name=name, source_size=upload.size, content_hash=content_hash
+    )
+    analysis.source.save(name, upload, save=False)
+    try:
+        with transaction.atomic():
+            analysis.save()
+            if original is not None:
+                analysis.mark_done(original.result or {}, reused_from=original)
+            else:
+                transaction.on_commit(lambda: _enqueue(analysis.id))
+    except BaseException:
+        analysis.source.delete(save=False)
+        raise
+    analysis.refresh_from_db()
+    return analysis
+
+
+def _submit_url(user: Any, url: str) -> Analysis:
+    from detection.errors import FetchError
+    from detection.fetch import check_url
+
+    if len(url) > 2048:
+        raise SubmissionRefused("This link is too long to be a video address.")
+    try:
+        check_url(url, allow_hosts=settings.FETCH_ALLOW_HOSTS)
+    except FetchError as exc:  # unsafe, malformed or unknown host
+        raise SubmissionRefused(str(exc)) from exc
+    original = Analysis.objects.reusable(url=url)
+    if original is None:
+        _check_active_limit(user)
+    with transaction.atomic():
+        analysis = Analysis.objects.create(owner=user, source_url=url)
+        if original is not None:
+            Analysis.objects.filter(pk=analysis.pk).update(
+                source_name=original.source_name, content_hash=original.content_hash
+            )
+            analysis.mark_done(original.result or {}, reused_from=original)
+        else:
+            transaction.on_commit(lambda: _enqueue(analysis.id))
+    analysis.refresh_from_db()
+    return analysis
+
+
+def _check_active_limit(user: Any) -> None:
+    limit = settings.ANALYSIS_MAX_ACTIVE_PER_USER
+    if limit and Analysis.objects.filter(owner=user).active().count() >= limit:
+        raise TooManyActive(
+            f"You already have {limit} checks in progress. "
+            "Wait for one of them to finish, then try again."
+        )
+
+
+def _enqueue(analysis_id: Any) -> None:
+    from detection import jobs
+
+    jobs.enqueue(analysis_id)
+
+
+def hash_file(file: Any) -> str:
+    """sha256 of a Django File or upload, read in chunks; the file is left at its start."""
+    digest = hashlib.sha256()
+    file.seek(0)
+    for chunk in file.chunks():
+        digest.update(chunk)
+    file.seek(0)
+    return digest.hexdigest()
+
+
+def delete_analysis(analysis: Analysis) -> None:
+    """Remove the row and its stored media; copies that reused this result keep their own."""
+    name = analysis.source.name
+    analysis.delete()
+    if name:
+        try:
+            analysis.source.storage.delete(name)
+        except OSError:
+            logger.exception("could not delete media %s of analysis %s", name, analysis.pk)
+
+
+def report_analysis(analysis: Analysis, reason: str = "") -> None:
+    """The owner asks a person to look at this result: it enters the review queue."""
+    if analysis.status != Status.DONE:
+        raise SubmissionRefused("Only a finished check can be sent for review.")
+    reason = " ".join(reason.split())[:200]
+    analysis.reported_by_owner = True
+    analysis.is_flagged = True
+    analysis.flag_reason = (
+        f"Reported by its owner: {reason}" if reason else "Reported by its owner."
+    )[:255]
+    analysis.save(update_fields=["reported_by_owner", "is_flagged", "flag_reason"])
+
+
+def set_sharing(analysis: Analysis, *, enabled: bool) -> None:
+    if enabled:
+        analysis.enable_sharing()
+    else:
+        analysis.disable_sharing()

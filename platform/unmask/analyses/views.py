@@ -1,0 +1,237 @@
+"""Site pages: home, check a video, the result, history, and the owner's actions on a result."""
+
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from unmask.analyses.forms import HistoryFilterForm, ReportForm, SubmitForm
+from unmask.analyses.media import stream_source
+from unmask.analyses.models import Analysis, Status, Verdict
+from unmask.analyses.services import (
+    SubmissionRefused,
+    delete_analysis,
+    report_analysis,
+    set_sharing,
+    submit_analysis,
+    upload_limit_sentence,
+)
+
+HISTORY_PAGE_SIZE = 20
+MULTIPART_SLACK_BYTES = 64 * 1024
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    recent = Analysis.objects.visible_to(request.user)[:5]
+    return render(request, "home.html", {"recent": recent, **_limits()})
+
+
+@login_required
+def history(request: HttpRequest) -> HttpResponse:
+    form = HistoryFilterForm(request.GET or None)
+    analyses = Analysis.objects.visible_to(request.user)
+    if form.is_bound and form.is_valid():
+        analyses = form.apply(analyses)
+    page = Paginator(analyses, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "analyses/list.html",
+        {"form": form, "page": page, "query": query.urlencode(), "filtered": bool(query)},
+    )
+
+
+@login_required
+def new_analysis(request: HttpRequest) -> HttpResponse:
+    """The form posts normally without JavaScript; upload.js posts by XHR and reads JSON."""
+    wants_json = request.headers.get("X-Requested-With") == "XMLHttpRequest"
+    form = SubmitForm()
+    if request.method == "POST":
+        error, code = "", 400
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        if declared > settings.UPLOAD_MAX_BYTES + MULTIPART_SLACK_BYTES:
+            error, code = upload_limit_sentence(), 413
+        else:
+            form = SubmitForm(request.POST, request.FILES)
+            if form.is_valid():
+                try:
+                    analysis = submit_analysis(
+                        request.user,
+                        upload=form.cleaned_data.get("file"),
+                        url=form.cleaned_data.get("url"),
+                    )
+                except SubmissionRefused as exc:
+                    error, code = exc.message, exc.status_code
+                else:
+                    if wants_json:
+                        return JsonResponse(
+                            {"id": str(analysis.id), "result_url": analysis.get_absolute_url()},
+                            status=200 if analysis.reused_from_id else 201,
+                        )
+                    return redirect(analysis)
+            else:
+                error = next(iter(form.errors.values()))[0]
+        if wants_json:
+            return JsonResponse({"error": error}, status=code)
+        return render(
+            request, "analyses/new.html", {"form": form, "error": error, **_limits()}, status=code
+        )
+    return render(request, "analyses/new.html", {"form": form, **_limits()})
+
+
+@login_required
+def detail(request: HttpRequest, pk: UUID) -> HttpResponse:
+    analysis = _own(request, pk)
+    return render(request, "analyses/detail.html", _result_context(request, analysis, shared=False))
+
+
+@login_required
+def video(request: HttpRequest, pk: UUID) -> HttpResponse:
+    return stream_source(request, _own(request, pk))
+
+
+@login_required
+def export(request: HttpRequest, pk: UUID) -> HttpResponse:
+    analysis = _own(request, pk)
+    response = JsonResponse(
+        {**analysis.to_status(), **analysis.evidence()}, json_dumps_params={"indent": 2}
+    )
+    response["Content-Disposition"] = f'attachment; filename="unmask-{analysis.id}.json"'
+    return response
+
+
+@login_required
+@require_POST
+def delete(request: HttpRequest, pk: UUID) -> HttpResponse:
+    analysis = _own(request, pk)
+    name = analysis.display_name
+    delete_analysis(analysis)
+    messages.success(request, f"Deleted the check of “{name}” and its stored video.")
+    return redirect("analyses:list")
+
+
+@login_required
+@require_POST
+def report(request: HttpRequest, pk: UUID) -> HttpResponse:
+    analysis = _own(request, pk)
+    form = ReportForm(request.POST)
+    reason = form.cleaned_data.get("reason", "") if form.is_valid() else ""
+    try:
+        report_analysis(analysis, reason)
+    except SubmissionRefused as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Thanks — a reviewer will look at this video.")
+    return redirect(analysis)
+
+
+@login_required
+@require_POST
+def share(request: HttpRequest, pk: UUID) -> HttpResponse:
+    analysis = _own(request, pk)
+    enabled = request.POST.get("enabled") == "1"
+    set_sharing(analysis, enabled=enabled)
+    messages.success(
+        request,
+        "Anyone with the link can now see this result."
+        if enabled
+        else "Sharing is off; the old link no longer works.",
+    )
+    return redirect(analysis)
+
+
+def shared(request: HttpRequest, token: str) -> HttpResponse:
+    analysis = _shared(token)
+    return render(request, "analyses/detail.html", _result_context(request, analysis, shared=True))
+
+
+def shared_video(request: HttpRequest, token: str) -> HttpResponse:
+    return stream_source(request, _shared(token))
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _own(request: HttpRequest, pk: UUID) -> Analysis:
+    """Another user's analysis is a 404, exactly like one that does not exist."""
+    return get_object_or_404(
+        Analysis.objects.visible_to(request.user).select_related("reused_from"), pk=pk
+    )
+
+
+def _shared(token: str) -> Analysis:
+    return get_object_or_404(
+        Analysis.objects.select_related("reused_from"), share_token=token, is_public=True
+    )
+
+
+def _limits() -> dict[str, Any]:
+    return {
+        "max_bytes": settings.UPLOAD_MAX_BYTES,
+        "max_size": filesizeformat(settings.UPLOAD_MAX_BYTES),
+        "extensions": [e.lower() for e in settings.UPLOAD_EXTENSIONS],
+    }
+
+
+def _result_context(request: HttpRequest, analysis: Analysis, *, shared: bool) -> dict[str, Any]:
+    evidence = analysis.evidence()
+    model = evidence.get("model") or {}
+    video_url = (
+        reverse("analyses:shared-video", args=[analysis.share_token])
+        if shared
+        else reverse("analyses:video", args=[analysis.id])
+    )
+    share_url = (
+        request.build_absolute_uri(reverse("analyses:shared", args=[analysis.share_token]))
+        if analysis.is_public and analysis.share_token
+        else ""
+    )
+    return {
+        "analysis": analysis,
+        "shared": shared,
+        "status": analysis.to_status(),
+        "evidence": evidence,
+        "tracks": sorted(evidence["tracks"], key=lambda t: -(t.get("score") or 0)),
+        "words": verdict_words(analysis, model),
+        "review": analysis.latest_review(),
+        "video_url": video_url if analysis.source else "",
+        "share_url": share_url,
+        "report_form": ReportForm(),
+        "is_active": analysis.is_active,
+        "Status": Status,
+    }
+
+
+def verdict_words(analysis: Analysis, model: dict[str, Any]) -> dict[str, str]:
+    """The verdict in plain words, with the band in which the model says it is unsure."""
+    if analysis.status != Status.DONE:
+        return {}
+    band = model.get("uncertain_band") or [None, None]
+    band_text = (
+        f"Between {band[0]:.0%} and {band[1]:.0%} the model calls a video uncertain."
+        if None not in band
+        else ""
+    )
+    p = analysis.fake_probability
+    sentences = {
+        Verdict.FAKE: "The model found signs that this video was manipulated.",
+        Verdict.REAL: "The model found no signs of manipulation in the faces it saw.",
+        Verdict.UNCERTAIN: "The model cannot tell either way; treat this result with care.",
+        Verdict.NO_FACE: "No face was found, so Unmask could not judge this video.",
+    }
+    chance = f"It puts the chance that the faces are fake at {p:.0%}." if p is not None else ""
+    return {
+        "headline": analysis.get_verdict_display() if analysis.verdict else "No verdict",
+        "sentence": sentences.get(analysis.verdict, ""),
+        "chance": chance,
+        "band": band_text,
+    }

@@ -1,0 +1,183 @@
+"""A real Unmask server for journey tests: a fresh database, three users, daphne in a subprocess.
+
+The server is configured only through environment variables, exactly as in production, so
+the same journeys can run against PostgreSQL + Redis + a Celery worker by passing
+`extra_env` (DATABASE_URL, REDIS_URL) and starting a worker beside it.
+"""
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from tests.support import REPO_ROOT
+
+PASSWORD = "a long enough passphrase 42"
+USERS = {"alice": False, "bob": False, "sam": True}  # name -> is_staff
+UPLOAD_MAX_BYTES = 3 * 1024 * 1024
+
+_CREATE_USERS = """
+import json
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.contrib.sessions.backends.db import SessionStore
+from unmask.accounts.services import issue_token
+out = {}
+for name, is_staff in USERS.items():
+    user = get_user_model().objects.create_user(
+        name, name + "@example.com", PASSWORD, is_staff=is_staff
+    )
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    out[name] = {"token": issue_token(user, "live test").key, "sessionid": session.session_key}
+print("USERS=" + json.dumps(out))
+"""
+
+
+@dataclass
+class LiveServer:
+    url: str
+    env: dict[str, str]
+    data_dir: Path
+    process: subprocess.Popen
+    accounts: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @property
+    def ws_base(self) -> str:
+        return "ws" + self.url.removeprefix("http")
+
+    def token(self, name: str) -> str:
+        return self.accounts[name]["token"]
+
+    def token_headers(self, name: str) -> dict[str, str]:
+        return {"Authorization": f"Token {self.token(name)}"}
+
+    def browser(self, name: str) -> requests.Session:
+        """A requests session carrying the user's session cookie and a CSRF token, like a page."""
+        csrf = secrets.token_hex(16)
+        session = requests.Session()
+        host = self.url.split("//", 1)[1].split(":")[0]
+        session.cookies.set("sessionid", self.accounts[name]["sessionid"], domain=host)
+        session.cookies.set("csrftoken", csrf, domain=host)
+        session.headers.update({"X-CSRFToken": csrf, "Referer": self.url + "/"})
+        return session
+
+    def ws_session_headers(self, name: str) -> dict[str, str]:
+        return {"Cookie": f"sessionid={self.accounts[name]['sessionid']}", "Origin": self.url}
+
+    def log_tail(self, lines: int = 40) -> str:
+        log = self.data_dir / "server.log"
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_live_server(
+    data_dir: Path,
+    *,
+    model_path: Path,
+    allow_untrained: bool,
+    extra_env: dict[str, str] | None = None,
+) -> LiveServer:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "STORAGE_BUCKET", "ANALYSIS_RUNNER"}
+    }
+    env.update(
+        {
+            "DEBUG": "1",
+            "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "platform")]),
+            "DJANGO_SETTINGS_MODULE": "unmask.settings",
+            "UNMASK_DATA_DIR": str(data_dir),
+            "DATABASE_URL": f"sqlite:///{data_dir / 'live.sqlite3'}",
+            "MEDIA_ROOT": str(data_dir / "media"),
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "FETCH_ALLOW_HOSTS": "127.0.0.1",  # the local http.server the URL journey fetches from
+            "UPLOAD_MAX_BYTES": str(UPLOAD_MAX_BYTES),
+            "DETECTION_MODEL": str(model_path),
+            "DETECTION_ALLOW_UNTRAINED": "1" if allow_untrained else "0",
+            "DETECTION_FRAMES": "8",
+            "DETECTION_THREADS": "1",
+            "ANALYSIS_MAX_ACTIVE_PER_USER": "5",
+            "API_THROTTLE_USER": "100000/hour",
+            "API_THROTTLE_SUBMIT": "100000/hour",
+            **(extra_env or {}),
+        }
+    )
+    manage = [sys.executable, str(REPO_ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=env, check=True, cwd=REPO_ROOT)
+    script = f"USERS = {USERS!r}\nPASSWORD = {PASSWORD!r}\n{_CREATE_USERS}"
+    made = subprocess.run(
+        [*manage, "shell", "-c", script],
+        env=env,
+        cwd=REPO_ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    accounts = json.loads(made.stdout.split("USERS=", 1)[1].strip())
+
+    port = free_port()
+    log = (data_dir / "server.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+         "unmask.asgi:application"],
+        env=env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    server = LiveServer(f"http://127.0.0.1:{port}", env, data_dir, process, accounts)
+    _wait_until_up(server)
+    return server
+
+
+def _wait_until_up(server: LiveServer, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"the server exited early:\n{server.log_tail()}")
+        try:
+            requests.get(server.url + "/", timeout=2)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.3)
+    server.stop()
+    raise RuntimeError(f"the server did not answer within {timeout_s} s:\n{server.log_tail()}")
+
+
+def wait_for(
+    server: LiveServer, analysis_id: str, name: str = "alice", timeout_s: float = 180
+) -> dict[str, Any]:
+    """Poll the API until the analysis is done or failed; return its detail."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        response = requests.get(
+            f"{server.url}/api/v1/analyses/{analysis_id}/",
+            headers=server.token_headers(name),
+            timeout=10,
+        )
+        body = response.json()
+        if body["status"] in {"done", "failed"}:
+            return body
+        time.sleep(0.5)
+    raise AssertionError(f"analysis {analysis_id} did not finish:\n{server.log_tail()}")
