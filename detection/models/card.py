@@ -74,7 +74,9 @@ def load_checkpoint(path: Path, device: str | torch.device = "cpu") -> tuple[nn.
     except Exception as exc:  # torch raises many types for a bad file
         raise CheckpointError(f"model file {path} is not a readable checkpoint: {exc}") from exc
     if not isinstance(blob, dict) or blob.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"model file {path} is not an Unmask checkpoint ({CHECKPOINT_FORMAT})")
+        raise CheckpointError(
+            f"model file {path} is not an Unmask checkpoint ({CHECKPOINT_FORMAT})"
+        )
     card = ModelCard.from_dict(blob["card"])
     try:
         model = create_model(card.architecture, **card.config)

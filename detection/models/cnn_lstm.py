@@ -108,5 +108,7 @@ def load_imagenet_mobilenet_v2(model: CnnLstm) -> None:
 
     path = f"{get_weights_dir()}/mobilenet_v2-b0353104.pth"
     state = torch.load(path, map_location="cpu", weights_only=True)
-    features = {k.removeprefix("features."): v for k, v in state.items() if k.startswith("features.")}
+    features = {
+        k.removeprefix("features."): v for k, v in state.items() if k.startswith("features.")
+    }
     model.encoder[0].load_state_dict(features)

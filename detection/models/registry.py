@@ -24,5 +24,7 @@ def create_model(name: str, **config: Any) -> nn.Module:
     try:
         builder = _BUILDERS[name]
     except KeyError:
-        raise ValueError(f"unknown model {name!r}; known models: {', '.join(list_models())}") from None
+        raise ValueError(
+            f"unknown model {name!r}; known models: {', '.join(list_models())}"
+        ) from None
     return builder(**config)

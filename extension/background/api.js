@@ -1,0 +1,116 @@
+/**
+ * The only code that talks to the Unmask platform: REST calls with the per-device token and the
+ * progress websocket URL. Failures become ApiError with a sentence a person understands.
+ */
+
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+  }
+
+  /** True when the server refused the token: the user must sign in again. */
+  get isAuthError() {
+    return this.status === 401 || this.status === 403;
+  }
+}
+
+/** First readable message in a DRF error body: `detail`, a field error, or a plain string. */
+function messageFromBody(body) {
+  if (!body) return "";
+  if (typeof body === "string") return body;
+  if (Array.isArray(body)) return messageFromBody(body[0]);
+  if (typeof body === "object") {
+    if (body.detail) return messageFromBody(body.detail);
+    for (const value of Object.values(body)) {
+      const message = messageFromBody(value);
+      if (message) return message;
+    }
+  }
+  return "";
+}
+
+async function request(server, path, { method = "GET", token = "", json, form } = {}) {
+  const headers = { Accept: "application/json" };
+  if (token) headers.Authorization = `Token ${token}`;
+  let body;
+  if (json !== undefined) {
+    headers["Content-Type"] = "application/json";
+    body = JSON.stringify(json);
+  } else if (form) {
+    body = form;
+  }
+  let response;
+  try {
+    response = await fetch(`${server}${path}`, { method, headers, body, credentials: "omit" });
+  } catch {
+    throw new ApiError(0, `Cannot reach the Unmask server at ${server}. Is it running?`);
+  }
+  const text = await response.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (response.ok) return data;
+  if (response.status === 401) {
+    throw new ApiError(401, "Your Unmask sign-in has expired or was revoked. Sign in again in the options.");
+  }
+  const message = messageFromBody(data);
+  if (response.status === 429) {
+    throw new ApiError(429, message || "Too many checks right now. Try again in a minute.");
+  }
+  if (response.status >= 500 || !message) {
+    throw new ApiError(response.status, `The Unmask server could not handle this (HTTP ${response.status}).`);
+  }
+  throw new ApiError(response.status, message);
+}
+
+export async function signIn(server, { username, password, device }) {
+  return request(server, "/api/v1/auth/token/", {
+    method: "POST",
+    json: { username, password, device },
+  });
+}
+
+/** Revoke the calling token on the server. */
+export async function signOut(server, token) {
+  await request(server, "/api/v1/auth/token/", { method: "DELETE", token });
+}
+
+export async function submitUrl(server, token, url) {
+  return request(server, "/api/v1/analyses/", { method: "POST", token, json: { url } });
+}
+
+export async function submitFile(server, token, blob, filename) {
+  const form = new FormData();
+  form.append("file", blob, filename);
+  return request(server, "/api/v1/analyses/", { method: "POST", token, form });
+}
+
+export async function getAnalysis(server, token, id) {
+  return request(server, `/api/v1/analyses/${encodeURIComponent(id)}/`, { token });
+}
+
+/** A URL on `server` for `path`, or "" when `path` would lead anywhere else. */
+export function serverUrl(server, path) {
+  if (!path) return "";
+  try {
+    const url = new URL(path, `${server}/`);
+    return url.origin === new URL(server).origin ? url.href : "";
+  } catch {
+    return "";
+  }
+}
+
+/** The progress websocket for analysis `id` on `server` (whatever host `wsPath` names), with `?token=`. */
+export function socketUrl(server, id, wsPath, token) {
+  const base = new URL(server);
+  base.protocol = base.protocol === "https:" ? "wss:" : "ws:";
+  const path = wsPath ? new URL(wsPath, base).pathname : `/ws/analyses/${encodeURIComponent(id)}/`;
+  const url = new URL(path, base);
+  url.searchParams.set("token", token);
+  return url.href;
+}

@@ -1,0 +1,118 @@
+"""Fixtures for the extension's end-to-end tests: the live platform (`live_site`, a daphne
+subprocess from tests/conftest.py), a small website with face videos, and headless Debian
+Chromium with the unpacked extension loaded. Nothing is mocked: the extension talks HTTP and
+websockets to the real server, which downloads the site's video and runs the engine on it."""
+
+import json
+import shutil
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.extension.site import Site, SiteHandler
+from tests.live import LiveServer
+from tests.support import REPO_ROOT, real_video, require
+
+EXTENSION_SOURCE = REPO_ROOT / "extension"
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def video_site() -> Iterator[Site]:
+    handler = type("Handler", (SiteHandler,), {"video": real_video("vr-3.mp4").read_bytes()})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield Site(port=server.server_address[1])
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="session")
+def extension_dir(
+    tmp_path_factory: pytest.TempPathFactory, live_site: LiveServer, video_site: Site
+) -> Path:
+    """extension/ as shipped, plus host permissions for the test server's and site's ports.
+
+    A user grants these (options page prompt; activeTab on the clicked tab); headless Chromium
+    cannot answer a permission prompt, so the test build lists them in the manifest instead.
+    """
+    target = tmp_path_factory.mktemp("extension") / "unmask"
+    shutil.copytree(EXTENSION_SOURCE, target)
+    manifest_path = target / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["host_permissions"] += [f"{live_site.url}/*", video_site.url("/*")]
+    manifest_path.write_text(json.dumps(manifest, indent=2))
+    return target
+
+
+@dataclass
+class Browser:
+    context: Any
+    worker: Any
+    extension_id: str
+
+    def page_url(self, path: str) -> str:
+        return f"chrome-extension://{self.extension_id}/{path}"
+
+    def tab_id(self, url: str) -> int:
+        return self.worker.evaluate("async (url) => (await chrome.tabs.query({url}))[0].id", url)
+
+    def use_account(self, server: LiveServer, username: str) -> None:
+        """Store a device token as a sign-in would (test_sign_in covers the sign-in itself)."""
+        auth = {"server": server.url, "token": server.token(username), "username": username}
+        self.worker.evaluate("(auth) => chrome.storage.local.set({auth})", auth)
+
+    def stored(self, key: str) -> Any:
+        return self.worker.evaluate(
+            "async (key) => (await chrome.storage.local.get(key))[key]", key
+        )
+
+    def click_menu(self, tab_id: int, info: dict) -> dict:
+        """What Chromium does when "Check this video with Unmask" is clicked in that tab."""
+        return self.worker.evaluate(
+            """async ([tabId, info]) => {
+                const tab = await chrome.tabs.get(tabId);
+                return globalThis.unmask.onMenuClicked({menuItemId: globalThis.unmask.MENU_ID,
+                                                        frameId: 0, ...info}, tab);
+            }""",
+            [tab_id, info],
+        )
+
+
+@pytest.fixture
+def browser(extension_dir: Path, tmp_path: Path) -> Iterator[Browser]:
+    """Headless Debian Chromium with the extension loaded, on a fresh profile."""
+    require(CHROMIUM.is_file(), f"{CHROMIUM} not found (apt install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=[
+                f"--disable-extensions-except={extension_dir}",
+                f"--load-extension={extension_dir}",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+            ignore_default_args=["--disable-extensions"],
+        )
+        try:
+            workers = context.service_workers
+            worker = workers[0] if workers else context.wait_for_event("serviceworker")
+            yield Browser(context, worker, extension_id=worker.url.split("/")[2])
+        finally:
+            context.close()

@@ -1,0 +1,90 @@
+"""A small website for the extension tests, served from 127.0.0.1: a page with a direct
+<video src>, a feed whose videos play from blob: URLs inside posts with permalinks, and a
+members-only video that needs the visitor's cookie, so the platform cannot fetch it."""
+
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+
+FEED_PAGE = """<!doctype html><title>Feed</title>
+<style>.post{position:relative;margin:20px;width:480px}
+video{width:480px;height:270px;display:block}
+.cover{position:absolute;left:0;top:0;width:480px;height:270px}</style>
+<article class=post id=post-1><a href="/post/1?run=__RUN__"><time>1 h</time></a>
+  <p>first post</p><video id=v1 muted></video></article>
+<article class=post id=post-2><a href="/post/2?run=__RUN__"><time>2 h</time></a>
+  <p>second post</p>
+  <div class=player><video id=v2 muted></video><div class=cover></div></div></article>
+<script>
+// As on X or TikTok: the player gets the bytes itself and plays them from a blob: URL.
+fetch("/clip.mp4?run=__RUN__").then(r => r.blob()).then(blob => {
+  for (const id of ["v1", "v2"]) document.getElementById(id).src = URL.createObjectURL(blob);
+  document.body.dataset.ready = "1";
+});
+</script>"""
+
+POST_PAGE = """<!doctype html><title>Post</title>
+<video src="/clip.mp4?run=__RUN__&amp;post=__POST__" controls muted></video>"""
+
+DIRECT_PAGE = """<!doctype html><title>Direct video</title><h1>News</h1>
+<video id=v src="/clip.mp4?run=__RUN__" controls muted width=480></video>"""
+
+MEMBERS_PAGE = """<!doctype html><title>Members only</title>
+<video id=v src="/members/clip.mp4?run=__RUN__" controls muted width=480></video>"""
+
+
+class SiteHandler(BaseHTTPRequestHandler):
+    """A website with a face video: direct <video src>, a blob: feed with permalinks, and a
+    members-only video that needs the visitor's cookie (the server cannot fetch it)."""
+
+    video: bytes = b""
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        pass
+
+    def send(
+        self, status: int, body: bytes, content_type: str, headers: dict | None = None
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def do_HEAD(self) -> None:
+        self.do_GET()
+
+    def do_GET(self) -> None:
+        path, _, query = self.path.partition("?")
+        run = dict(p.partition("=")[::2] for p in query.split("&") if p).get("run", "0")
+        html = "text/html; charset=utf-8"
+        if path == "/clip.mp4":
+            self.send(200, self.video, "video/mp4")
+        elif path == "/members/clip.mp4":
+            if "member=1" in (self.headers.get("Cookie") or ""):
+                self.send(200, self.video, "video/mp4")
+            else:
+                self.send(403, b"members only", "text/plain")
+        elif path == "/direct.html":
+            self.send(200, DIRECT_PAGE.replace("__RUN__", run).encode(), html)
+        elif path == "/feed.html":
+            self.send(200, FEED_PAGE.replace("__RUN__", run).encode(), html)
+        elif path.startswith("/post/"):
+            page = POST_PAGE.replace("__RUN__", run).replace("__POST__", path.rsplit("/", 1)[-1])
+            self.send(200, page.encode(), html)
+        elif path == "/members.html":
+            cookie = {"Set-Cookie": "member=1; Path=/"}
+            self.send(200, MEMBERS_PAGE.replace("__RUN__", run).encode(), html, cookie)
+        else:
+            self.send(404, b"not found", "text/plain")
+
+
+@dataclass(frozen=True)
+class Site:
+    port: int
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"

@@ -1,0 +1,173 @@
+"""The right-click flow end to end: the menu handler in the service worker, the in-page panel,
+the badge and the popup, against the live platform that fetches and scores the video."""
+
+import re
+
+import pytest
+import requests
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+SERVER_STAGES = {"queued", "fetching", "decoding", "detecting_faces", "scoring"}
+VERDICT_TEXT = {
+    "fake": "Likely a deepfake",
+    "real": "No sign of manipulation",
+    "uncertain": "Uncertain: could not decide",
+    "no_face": "No face found to check",
+}
+VERDICT_BADGE = {"fake": "FAKE", "real": "OK", "uncertain": "?", "no_face": "—"}
+DONE_TIMEOUT_MS = 90_000
+
+# Runs in the page before its own scripts: records every state the panel shows.
+RECORD_PANEL = """
+window.unmaskSeen = [];
+new MutationObserver(() => {
+  for (const panel of document.querySelectorAll(".unmask-panel")) {
+    const stage = panel.querySelector(".unmask-panel__stage");
+    const entry = `${panel.dataset.status}|${stage ? stage.textContent : ""}`;
+    if (window.unmaskSeen.at(-1) !== entry) window.unmaskSeen.push(entry);
+  }
+}).observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
+"""
+
+
+def open_page(browser, url: str):
+    page = browser.context.new_page()
+    page.add_init_script(RECORD_PANEL)
+    page.goto(url)
+    return page, browser.tab_id(page.url)
+
+
+def finished_panel(page):
+    panel = page.locator('.unmask-panel[data-status="done"]')
+    panel.wait_for(timeout=DONE_TIMEOUT_MS)
+    return panel
+
+
+def analysis(live_site, browser, analysis_id: str) -> dict:
+    """The analysis as the API shows it to the signed-in user."""
+    token = browser.stored("auth")["token"]
+    response = requests.get(
+        f"{live_site.url}/api/v1/analyses/{analysis_id}/",
+        headers={"Authorization": f"Token {token}"},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def assert_shows_result(panel, result: dict, live_site) -> None:
+    expect(panel.locator(".unmask-panel__verdict")).to_have_text(VERDICT_TEXT[result["verdict"]])
+    if result["fake_probability"] is not None:
+        percent = round(result["fake_probability"] * 100)
+        expect(panel.locator(".unmask-panel__probability")).to_have_text(
+            f"Fake probability: {percent}%"
+        )
+    link = panel.locator("a.unmask-panel__link")
+    expect(link).to_have_attribute("href", re.compile("^" + re.escape(live_site.url) + "/"))
+    assert link.get_attribute("href").endswith(
+        result["result_url"].split("//")[-1].split("/", 1)[-1]
+    )
+
+
+def assert_progress_was_shown(page, job: dict) -> None:
+    seen = page.evaluate("window.unmaskSeen")
+    assert any(not entry.startswith(("done|", "failed|")) for entry in seen), seen
+    assert seen[-1].startswith("done|"), seen
+    assert SERVER_STAGES & set(job["stagesSeen"]), job["stagesSeen"]
+
+
+def test_video_with_a_direct_source_is_checked_and_the_verdict_shown_in_place(
+    browser, live_site, video_site
+):
+    browser.use_account(live_site, "alice")
+    page, tab = open_page(browser, video_site.url("/direct.html?run=direct"))
+    source = video_site.url("/clip.mp4?run=direct")
+
+    job = browser.click_menu(tab, {"srcUrl": source, "mediaType": "video", "pageUrl": page.url})
+
+    assert job["url"] == source
+    assert job.get("analysisId"), job
+    panel = finished_panel(page)
+    result = analysis(live_site, browser, job["analysisId"])
+    assert result["status"] == "done"
+    assert result["source_url"] == source
+    assert_shows_result(panel, result, live_site)
+    stored = next(j for j in browser.stored("jobs") if j["key"] == job["key"])
+    assert_progress_was_shown(page, stored)
+    # The panel sits on the video it describes.
+    video, box = page.locator("#v").bounding_box(), panel.bounding_box()
+    assert video["x"] <= box["x"] <= video["x"] + video["width"]
+    assert video["y"] <= box["y"] <= video["y"] + video["height"]
+    badge = browser.worker.evaluate("(tabId) => chrome.action.getBadgeText({tabId})", tab)
+    assert badge == VERDICT_BADGE[result["verdict"]]
+
+    result_link = panel.locator("a.unmask-panel__link").get_attribute("href")
+
+    # The toolbar button checks the page's main video: the same source, found without a click.
+    page.bring_to_front()
+    toolbar_job = browser.worker.evaluate("globalThis.unmask.checkActiveTab()")
+    assert toolbar_job["url"] == source
+    assert toolbar_job["tabId"] == tab
+
+    popup = browser.context.new_page()
+    popup.goto(browser.page_url("popup/popup.html"))
+    row = popup.locator(f'li[data-key="{job["key"]}"]')
+    expect(row.locator(".job-state")).to_contain_text(VERDICT_TEXT[result["verdict"]])
+    expect(row.locator("a")).to_have_attribute("href", result_link)
+
+
+def test_blob_video_is_sent_as_the_permalink_of_its_post(browser, live_site, video_site):
+    browser.use_account(live_site, "bob")
+    page, tab = open_page(browser, video_site.url("/feed.html?run=blob"))
+    page.locator("body[data-ready]").wait_for()
+    blob_source = page.eval_on_selector("#v1", "video => video.src")
+    assert blob_source.startswith("blob:")
+
+    job = browser.click_menu(
+        tab, {"srcUrl": blob_source, "mediaType": "video", "pageUrl": page.url}
+    )
+
+    permalink = video_site.url("/post/1?run=blob")
+    assert job["url"] == permalink
+    panel = finished_panel(page)
+    result = analysis(live_site, browser, job["analysisId"])
+    assert result["source_url"] == permalink
+    assert_shows_result(panel, result, live_site)
+    post, box = page.locator("#post-1").bounding_box(), panel.bounding_box()
+    assert post["y"] <= box["y"] <= post["y"] + post["height"]
+
+    # A player's overlay hides the video from the browser menu: the page-level item must still
+    # find the right-clicked post (the panel script remembers the right-click).
+    page.click("#post-2 .cover", button="right")
+    second = browser.click_menu(tab, {"pageUrl": page.url})
+    assert second["url"] == video_site.url("/post/2?run=blob")
+    assert second.get("analysisId"), second
+
+
+def test_video_the_server_cannot_fetch_is_uploaded_after_the_user_agrees(
+    browser, live_site, video_site
+):
+    browser.use_account(live_site, "sam")
+    page, tab = open_page(browser, video_site.url("/members.html?run=upload"))
+    source = video_site.url("/members/clip.mp4?run=upload")
+
+    job = browser.click_menu(tab, {"srcUrl": source, "mediaType": "video", "pageUrl": page.url})
+
+    upload = page.locator(".unmask-panel__upload")
+    upload.wait_for(timeout=DONE_TIMEOUT_MS)
+    expect(page.locator(".unmask-panel__error")).not_to_be_empty()
+    refused = analysis(live_site, browser, job["analysisId"])
+    assert refused["status"] == "failed"
+
+    upload.click()
+    panel = finished_panel(page)
+    stored = next(j for j in browser.stored("jobs") if j["key"] == job["key"])
+    assert stored["kind"] == "upload"
+    assert stored["analysisId"] != job["analysisId"]
+    result = analysis(live_site, browser, stored["analysisId"])
+    assert result["status"] == "done"
+    assert not result["source_url"]
+    assert result["source_name"] == "clip.mp4"
+    assert_shows_result(panel, result, live_site)
