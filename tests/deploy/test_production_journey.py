@@ -1,0 +1,273 @@
+"""The production configuration, for real: PostgreSQL, Redis, daphne, a separate Celery worker
+process and S3 storage (moto's S3 server on loopback), through upload → result over HTTP.
+
+Only environment variables differ from `make run`, exactly as docker-compose.yml sets them:
+DATABASE_URL, REDIS_URL and STORAGE_*. PostgreSQL and Redis come from `make services`.
+"""
+
+import hashlib
+import json
+import re
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+import psycopg
+import pytest
+import redis
+import requests
+from websockets.sync.client import connect
+
+from tests.live import PASSWORD, LiveServer, free_port, start_live_server, wait_for
+from tests.support import REPO_ROOT, real_video, require
+
+pytestmark = pytest.mark.services
+
+POSTGRES_ADMIN_URL = "postgresql://unmask:unmask@127.0.0.1:5432/unmask"
+REDIS_DB = 14  # a database of its own, so other Redis tests never see these queues
+REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"
+BUCKET = "unmask-media"
+S3_KEYS = {"aws_access_key_id": "deploy-test", "aws_secret_access_key": "deploy-test-secret"}
+VIDEO = "lp-d18.mp4"  # a short real face video
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class S3Server:
+    endpoint: str
+    process: subprocess.Popen
+
+    def client(self):
+        return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1", **S3_KEYS)
+
+
+@dataclass
+class Production:
+    site: LiveServer
+    s3: S3Server
+    worker_log: Path
+
+
+def postgres_is_up() -> bool:
+    try:
+        psycopg.connect(POSTGRES_ADMIN_URL, connect_timeout=3).close()
+    except psycopg.Error:
+        return False
+    return True
+
+
+def redis_is_up() -> bool:
+    try:
+        return bool(redis.Redis.from_url(REDIS_URL, socket_timeout=3).ping())
+    except redis.RedisError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def database_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this run, dropped afterwards."""
+    require(postgres_is_up(), f"PostgreSQL at {POSTGRES_ADMIN_URL} (start it: make services)")
+    name = f"unmask_deploy_{secrets.token_hex(4)}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgres://unmask:unmask@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    require(redis_is_up(), "Redis at 127.0.0.1:6379 (start it: make services)")
+    client = redis.Redis.from_url(REDIS_URL)
+    client.flushdb()
+    try:
+        yield REDIS_URL
+    finally:
+        client.flushdb()
+
+
+@pytest.fixture(scope="module")
+def s3_server() -> Iterator[S3Server]:
+    """moto's S3 API server on loopback, with an empty private bucket."""
+    port = free_port()
+    process = subprocess.Popen(
+        [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    server = S3Server(f"http://127.0.0.1:{port}", process)
+    try:
+        wait_until(lambda: _answers(server.endpoint), 30, "the S3 server did not start")
+        server.client().create_bucket(Bucket=BUCKET)
+        yield server
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def production(
+    tmp_path_factory, detection_checkpoint, database_url, redis_url, s3_server
+) -> Iterator[Production]:
+    """daphne on PostgreSQL + Redis + S3 (jobs go to Celery), and one worker process beside it."""
+    model_path, trained = detection_checkpoint
+    data_dir = tmp_path_factory.mktemp("production")
+    site = start_live_server(
+        data_dir,
+        model_path=model_path,
+        allow_untrained=not trained,
+        extra_env={
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "STORAGE_BUCKET": BUCKET,
+            "STORAGE_ENDPOINT_URL": s3_server.endpoint,
+            "STORAGE_ACCESS_KEY": S3_KEYS["aws_access_key_id"],
+            "STORAGE_SECRET_KEY": S3_KEYS["aws_secret_access_key"],
+            "STORAGE_REGION": "us-east-1",
+        },
+    )
+    worker_log = data_dir / "worker.log"
+    with worker_log.open("w") as log:
+        worker = subprocess.Popen(
+            [str(BIN / "celery"), "-A", "unmask", "worker", "-Q", "detection",
+             "--pool", "solo", "--concurrency", "1", "--loglevel", "INFO",
+             "--hostname", f"deploy-test-{secrets.token_hex(3)}@%h"],
+            env=site.env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        wait_until(
+            lambda: worker.poll() is None and " ready." in worker_log.read_text(errors="replace"),
+            90,
+            "the Celery worker did not become ready",
+            log=worker_log,
+        )
+        yield Production(site, s3_server, worker_log)
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        site.stop()
+
+
+def _answers(url: str) -> bool:
+    try:
+        requests.get(url, timeout=2)
+    except requests.ConnectionError:
+        return False
+    return True
+
+
+def wait_until(condition, timeout_s: float, message: str, log: Path | None = None) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.3)
+    tail = log.read_text(errors="replace")[-3000:] if log else ""
+    raise AssertionError(f"{message} within {timeout_s} s\n{tail}")
+
+
+def sign_in(site: LiveServer, username: str) -> dict[str, str]:
+    """A token from the API's sign-in endpoint, as the extension and API clients get one."""
+    response = requests.post(
+        f"{site.url}/api/v1/auth/token/",
+        json={"username": username, "password": PASSWORD, "device": "deploy test"},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Token {response.json()['token']}"}
+
+
+def follow(ws_url: str, token: str) -> list[dict]:
+    """Every websocket message until the server closes after done/failed."""
+    with connect(f"{ws_url}?token={token}", open_timeout=10) as socket:
+        return [json.loads(raw) for raw in socket]
+
+
+def test_upload_is_analysed_by_a_separate_worker_and_stored_in_s3(production):
+    site, bucket = production.site, production.s3.client()
+    video = real_video(VIDEO)
+    content = video.read_bytes()
+    headers = sign_in(site, "alice")
+
+    with video.open("rb") as handle:
+        created = requests.post(
+            f"{site.url}/api/v1/analyses/",
+            files={"file": (video.name, handle, "video/mp4")},
+            headers=headers,
+            timeout=60,
+        )
+    assert created.status_code == 201, created.text
+    analysis = created.json()
+    assert analysis["status"] == "queued"
+
+    # The upload went to the bucket, not to the server's disk.
+    stored = bucket.list_objects_v2(Bucket=BUCKET, Prefix=f"analyses/{analysis['id']}/")
+    keys = [item["Key"] for item in stored.get("Contents", [])]
+    assert len(keys) == 1, keys
+    body = bucket.get_object(Bucket=BUCKET, Key=keys[0])["Body"].read()
+    assert hashlib.sha256(body).digest() == hashlib.sha256(content).digest()
+    local_media = site.data_dir / "media"
+    assert not local_media.exists() or not any(p.is_file() for p in local_media.rglob("*"))
+
+    # Live progress over the Redis channel layer, from the worker process to this socket.
+    token = headers["Authorization"].split()[1]
+    events = follow(analysis["ws_url"], token)
+    assert events[-1]["status"] == "done", (events[-1], site.log_tail())
+    assert len({e["status"] for e in events}) >= 2  # at least one live change, not just a snapshot
+
+    detail = wait_for(site, analysis["id"], timeout_s=30)
+    assert detail["verdict"] in {"real", "fake", "uncertain", "no_face"}
+    assert detail["frames_analyzed"] > 0
+    assert detail["per_frame"]
+
+    # The separate worker ran it (the web process only queued it).
+    worker_log = production.worker_log.read_text(errors="replace")
+    runs = re.findall(r"Task detection\.run_analysis\[[\w-]+\] (\w+)", worker_log)
+    assert runs == ["received", "succeeded"]
+    assert "started the embedded job runner" not in site.log_tail(400)
+
+    # The owner's browser gets the video through the site, whole and by range.
+    browser = site.browser("alice")
+    media_url = f"{site.url}/analyses/{analysis['id']}/video"
+    whole = browser.get(media_url, timeout=30)
+    assert whole.status_code == 200
+    assert whole.content == content
+    part = browser.get(media_url, headers={"Range": "bytes=100-199"}, timeout=30)
+    assert part.status_code == 206
+    assert part.content == content[100:200]
+    # Another user, or nobody, gets nothing — not even a redirect to storage.
+    for other in (site.browser("bob"), requests.Session()):
+        refused = other.get(media_url, allow_redirects=False, timeout=30)
+        assert refused.status_code in {302, 404} and "X-Amz-Signature" not in refused.headers.get(
+            "Location", ""
+        )
+        assert other.get(media_url, timeout=30).content != content
+
+    # The same bytes again (another user): answered from the stored result by the web process.
+    with video.open("rb") as handle:
+        again = requests.post(
+            f"{site.url}/api/v1/analyses/",
+            files={"file": (video.name, handle, "video/mp4")},
+            headers=sign_in(site, "bob"),
+            timeout=60,
+        )
+    assert again.status_code == 200, again.text
+    assert again.json()["status"] == "done"
+
+
+def test_container_health_check_passes_against_the_running_site(production):
+    port = production.site.url.rsplit(":", 1)[1]
+    check = [sys.executable, str(REPO_ROOT / "scripts" / "healthcheck.py")]
+    env = {"ALLOWED_HOSTS": production.site.env["ALLOWED_HOSTS"]}
+    assert subprocess.run([*check, port], env=env, timeout=30).returncode == 0
+    assert subprocess.run([*check, str(free_port())], env=env, timeout=30).returncode == 1
