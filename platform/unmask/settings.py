@@ -136,10 +136,6 @@ if STORAGE_BUCKET:
             "access_key": env_str("STORAGE_ACCESS_KEY") or None,
             "secret_key": env_str("STORAGE_SECRET_KEY") or None,
             "region_name": env_str("STORAGE_REGION") or None,
-            # Browsers get presigned URLs for this host, which may differ from the internal one.
-            "custom_domain": env_str("STORAGE_PUBLIC_DOMAIN") or None,
-            "url_protocol": env_str("STORAGE_PUBLIC_PROTOCOL", "https:"),
-            "querystring_expire": env_int("STORAGE_URL_EXPIRE", 3600),
             "default_acl": None,
             "file_overwrite": False,
         },

@@ -241,6 +241,7 @@ def test_upload_is_analysed_by_a_separate_worker_and_stored_in_s3(production):
     media_url = f"{site.url}/analyses/{analysis['id']}/video"
     whole = browser.get(media_url, timeout=30)
     assert whole.status_code == 200
+    assert not whole.history  # streamed by the site, never a redirect to storage
     assert whole.content == content
     part = browser.get(media_url, headers={"Range": "bytes=100-199"}, timeout=30)
     assert part.status_code == 206

@@ -3,10 +3,9 @@
 import mimetypes
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import redirect
+from django.core.files.storage import Storage
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 
 from unmask.analyses.models import Analysis
 
@@ -15,31 +14,32 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
 def stream_source(request: HttpRequest, analysis: Analysis) -> HttpResponse:
-    """Local files are streamed here; remote storage (S3) answers with a short-lived URL."""
+    """Stream the video from whatever storage holds it (local or S3), honouring Range.
+
+    Streaming through the site keeps the permission check on every byte and never hands the
+    browser a storage URL signed for an internal host name.
+    """
     if not analysis.source:
         raise Http404("This analysis has no stored video.")
     storage, name = analysis.source.storage, analysis.source.name
-    try:
-        path = Path(storage.path(name))
-    except NotImplementedError:
-        return redirect(storage.url(name))
-    if not path.is_file():
+    if not storage.exists(name):
         raise Http404("The stored video is gone.")
-    size = path.stat().st_size
-    content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    size = storage.size(name)
+    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
     wanted = parse_range(request.headers.get("Range", ""), size)
-    if wanted is None:
-        response: HttpResponse = FileResponse(path.open("rb"), content_type=content_type)
-    elif wanted == (-1, -1):
+    if wanted == (-1, -1):
         response = HttpResponse(status=416)
         response["Content-Range"] = f"bytes */{size}"
     else:
-        start, end = wanted
+        start, end = wanted or (0, size - 1)
         response = StreamingHttpResponse(
-            _read(path, start, end), status=206, content_type=content_type
+            _read(storage, name, start, end),
+            status=200 if wanted is None else 206,
+            content_type=content_type,
         )
-        response["Content-Range"] = f"bytes {start}-{end}/{size}"
-        response["Content-Length"] = str(end - start + 1)
+        if wanted is not None:
+            response["Content-Range"] = f"bytes {start}-{end}/{size}"
+        response["Content-Length"] = str(max(0, end - start + 1))
     response["Accept-Ranges"] = "bytes"
     response["Cache-Control"] = "private, max-age=3600"
     return response
@@ -61,8 +61,16 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
     return start, end
 
 
-def _read(path: Path, start: int, end: int) -> Iterator[bytes]:
-    with path.open("rb") as handle:
+def _read(storage: Storage, name: str, start: int, end: int) -> Iterator[bytes]:
+    """Bytes start..end of a stored file, in chunks; S3 objects are read with one ranged GET."""
+    if end < start:
+        return
+    with storage.open(name, "rb") as handle:
+        s3_object = getattr(handle, "obj", None)  # django-storages' S3File: no full download
+        if s3_object is not None:
+            body = s3_object.get(Range=f"bytes={start}-{end}")["Body"]
+            yield from body.iter_chunks(CHUNK_BYTES)
+            return
         handle.seek(start)
         remaining = end - start + 1
         while remaining > 0:
