@@ -1,0 +1,108 @@
+"""From logits to what a person reads: calibrated probabilities, a verdict band, quality notes."""
+
+import math
+from collections.abc import Sequence
+from enum import StrEnum
+
+import numpy as np
+
+MIN_TRACK_FRACTION = 0.25  # a track shorter than this share of the analysed frames is not used
+MIN_TRACK_CAP = 8  # ... but never ask for more than this many frames
+SMALL_FACE_RATIO = 0.5  # faces under this share of the model's input size are "small"
+LOW_RESOLUTION = 240  # videos under this many lines are "low resolution"
+
+
+class Verdict(StrEnum):
+    REAL = "real"
+    FAKE = "fake"
+    UNCERTAIN = "uncertain"
+    NO_FACE = "no_face"
+
+
+def calibrate(logits: np.ndarray | Sequence[float], temperature: float) -> np.ndarray:
+    """Temperature scaling: p = sigmoid(logit / T)."""
+    scaled = np.asarray(logits, dtype=np.float64) / max(temperature, 1e-6)
+    return 1.0 / (1.0 + np.exp(-scaled))
+
+
+def verdict_for(probability: float | None, band: tuple[float, float]) -> Verdict:
+    """At or above the band: fake; at or below: real; inside: uncertain."""
+    if probability is None:
+        return Verdict.NO_FACE
+    low, high = band
+    if probability >= high:
+        return Verdict.FAKE
+    if probability <= low:
+        return Verdict.REAL
+    return Verdict.UNCERTAIN
+
+
+def min_track_frames(frames_analyzed: int) -> int:
+    """How many analysed frames a face must appear in for its track to count."""
+    wanted = math.ceil(MIN_TRACK_FRACTION * frames_analyzed)
+    return max(1, min(MIN_TRACK_CAP, wanted))
+
+
+def video_probability(
+    track_scores: Sequence[tuple[int, float]], frames_analyzed: int
+) -> float | None:
+    """The most suspicious sufficiently long track decides; None when none is long enough.
+
+    `track_scores` holds (track length, calibrated probability) pairs.
+    """
+    needed = min_track_frames(frames_analyzed)
+    long_enough = [score for length, score in track_scores if length >= needed]
+    return max(long_enough) if long_enough else None
+
+
+def quality_notes(
+    *,
+    frames_wanted: int,
+    frames_analyzed: int,
+    frames_missing: int,
+    track_lengths: Sequence[int],
+    face_sides: Sequence[float],
+    input_size: int,
+    video_height: int,
+    video_width: int,
+) -> list[str]:
+    """Sentences about why a result may be less reliable, or why there is no verdict."""
+    notes = []
+    if frames_missing:
+        notes.append(
+            f"{frames_missing} of the sampled frames could not be decoded; "
+            "the file may be truncated or damaged."
+        )
+    if frames_analyzed < frames_wanted:
+        notes.append(
+            f"Only {frames_analyzed} frames could be analysed (the model expects {frames_wanted}); "
+            "the video is very short."
+        )
+    if min(video_height, video_width) < LOW_RESOLUTION:
+        notes.append(
+            f"The video is low resolution ({video_width}×{video_height}); "
+            "fine manipulation traces may be lost."
+        )
+    if not track_lengths:
+        notes.append(
+            "No face was found in the analysed frames (faces smaller than about 5% of the "
+            "frame are not searched for)."
+        )
+        return notes
+    needed = min_track_frames(frames_analyzed)
+    if max(track_lengths) < needed:
+        notes.append(
+            f"Faces appear in too few frames (at most {max(track_lengths)} of {frames_analyzed}, "
+            f"at least {needed} needed) to judge the video."
+        )
+    if face_sides and float(np.median(face_sides)) < SMALL_FACE_RATIO * input_size:
+        notes.append(
+            f"Faces are small (about {round(float(np.median(face_sides)))} px); "
+            "fine detail that reveals manipulation may be lost."
+        )
+    if len(track_lengths) > 1:
+        notes.append(
+            f"{len(track_lengths)} faces were followed; the video's score is that of the most "
+            "suspicious face seen long enough."
+        )
+    return notes
