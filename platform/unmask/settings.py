@@ -262,6 +262,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # status and stage share one choice set: name it once (else check --deploy warns W001).
+    "ENUM_NAME_OVERRIDES": {"AnalysisStatusEnum": "unmask.analyses.models.Status"},
 }
 
 # --- Security (production) ------------------------------------------------------------------

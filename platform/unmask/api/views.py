@@ -100,7 +100,7 @@ class AnalysisViewSet(
         responses={200: AnalysisStatusSerializer, 400: _refusal},
     )
     @action(detail=True, methods=["post"])
-    def report(self, request: Request, pk: str | None = None) -> Response:
+    def report(self, request: Request, pk: str | None = None, **_: Any) -> Response:
         analysis = self.get_object()
         form = ReportSerializer(data=request.data)
         if not form.is_valid():
