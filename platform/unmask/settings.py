@@ -78,6 +78,8 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------------
+if not env_str("DATABASE_URL"):
+    DATA_DIR.mkdir(parents=True, exist_ok=True)  # a fresh clone has no var/ yet
 DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'unmask.sqlite3'}"),
