@@ -1,8 +1,10 @@
 """Download a video from a URL with yt-dlp, without letting the URL reach inside our network.
 
 Every URL yt-dlp requests, and every redirect hop it follows, must be http(s) and resolve only
-to public addresses (SSRF guard). Playlists and live streams are refused; size and duration
-are limited before and during the download.
+to public addresses (SSRF guard). The HTTP library resolves the name again to connect, and a
+hostile DNS server may answer differently the second time (DNS rebinding), so the address each
+socket actually connected to is checked too, before a byte is sent. Playlists and live
+streams are refused; size and duration are limited before and during the download.
 """
 
 import contextvars
@@ -195,6 +197,39 @@ def _check_hop(url: str) -> None:
         raise
 
 
+def _check_peer(host: str, sock: socket.socket) -> None:
+    """After connect, before sending: the peer must be public unless `host` is allowed."""
+    allow = _guard.get()
+    if allow is None or host.lower().rstrip(".").strip("[]") in {
+        h.lower().strip("[]") for h in allow
+    }:
+        return
+    try:
+        peer = sock.getpeername()[0]
+    except OSError:
+        return  # not connected: nothing can be sent on it
+    if not _is_public(peer):
+        sock.close()
+        logger.warning("refused a connection to %s: it resolved to %s on connect", host, peer)
+        exc = UnsafeURL(
+            "The link points to a private, local or reserved network address, "
+            "which cannot be analysed."
+        )
+        _blocked.set(exc)
+        raise exc
+
+
+def _peer_checked(create_connection: Any) -> Any:
+    """Wrap a create_connection(address, ...) so the socket it returns passes _check_peer."""
+
+    def guarded(address: Any, *args: Any, **kwargs: Any) -> socket.socket:
+        sock = create_connection(address, *args, **kwargs)
+        _check_peer(str(address[0]), sock)
+        return sock
+
+    return guarded
+
+
 def _guarded_youtube_dl(params: dict[str, Any]) -> Any:
     """A YoutubeDL whose every request URL passes the SSRF guard first."""
     import yt_dlp
@@ -250,14 +285,21 @@ _redirect_guard_installed = False
 
 
 def _install_redirect_guard() -> None:
-    """yt-dlp follows redirects inside its HTTP handlers; check each hop there too.
+    """yt-dlp follows redirects inside its HTTP handlers; check each hop there too, and the
+    address every connection of either handler (urllib, or requests over urllib3) reaches.
 
     The wrapped hooks only act while a fetch runs in the calling context (see `_guard`).
     """
     global _redirect_guard_installed
     if _redirect_guard_installed:
         return
+    import urllib3.util.connection
     from yt_dlp.networking import _requests, _urllib
+
+    _urllib.create_connection = _peer_checked(_urllib.create_connection)
+    urllib3.util.connection.create_connection = _peer_checked(
+        urllib3.util.connection.create_connection
+    )
 
     original_urllib = _urllib.RedirectHandler.redirect_request
 

@@ -13,13 +13,15 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.files import File
-from django.db import close_old_connections, connection
+from django.db import OperationalError, close_old_connections, connection
 from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from unmask.analyses import progress
@@ -42,7 +44,13 @@ STAGE_SPAN: dict[Status, tuple[int, int]] = {
     Status.DETECTING_FACES: (25, 70),
     Status.SCORING: (70, 99),
 }
+STORAGE_FAILURE = (
+    "We could not store the downloaded video on our side, so it was not checked. "
+    "Please try again later."
+)
 PROGRESS_INTERVAL_S = 0.5  # at most two progress writes per second per job
+# Waits between tries of a job's database write that met a lock or a lost connection.
+DB_RETRY_DELAYS_S = (0.25, 0.5, 1.0, 2.0)
 
 
 # --- queueing ----------------------------------------------------------------------------------
@@ -186,12 +194,60 @@ def recover_stale(*, requeue: bool = True) -> dict[str, int]:
     return counts
 
 
+def resend_queued() -> int:
+    """Celery only: send again the rows still queued ANALYSIS_RESEND_QUEUED_SECONDS after their
+    last send, e.g. because the broker was down when they were submitted.
+
+    The send time is kept in heartbeat_at (unused while a row is queued) and moved forward
+    with a compare-and-set before sending, so concurrent sweepers send a row once per period.
+    A duplicate message is harmless: the task claims by id and skips a row no longer queued.
+    """
+    if settings.ANALYSIS_RUNNER != "celery":
+        return 0  # the thread runner reads queued rows from the database by itself
+    now = timezone.now()
+    cutoff = now - timezone.timedelta(seconds=settings.ANALYSIS_RESEND_QUEUED_SECONDS)
+    waiting = (
+        Analysis.objects.filter(status=Status.QUEUED)
+        .alias(sent_at=Coalesce("heartbeat_at", "created_at"))
+        .filter(sent_at__lt=cutoff)
+        .values_list("id", "heartbeat_at")
+    )
+    sent = 0
+    for analysis_id, sent_at in waiting:
+        unchanged = {"heartbeat_at": sent_at} if sent_at else {"heartbeat_at__isnull": True}
+        mine = Analysis.objects.filter(pk=analysis_id, status=Status.QUEUED, **unchanged)
+        if mine.update(heartbeat_at=now):
+            enqueue(analysis_id)
+            sent += 1
+            logger.warning("sent queued analysis %s again", analysis_id)
+    return sent
+
+
+# --- database writes of a running job --------------------------------------------------------
+
+
+def db_retry[T](write: Callable[[], T], what: str) -> T:
+    """Run a job's database write, trying again after a short, bounded wait when the database
+    is briefly unavailable (locked, restarting, connection dropped). Inside a transaction a
+    retry cannot help, so the error is raised at once."""
+    for delay in (*DB_RETRY_DELAYS_S, None):
+        try:
+            return write()
+        except OperationalError as exc:
+            if delay is None or connection.in_atomic_block:
+                raise
+            logger.warning("database unavailable while %s (%s); retrying in %g s", what, exc, delay)
+            connection.close()  # reconnect on the next try if the connection was lost
+            time.sleep(delay)
+    raise AssertionError("unreachable")
+
+
 # --- running one analysis ----------------------------------------------------------------------
 
 
 def run_analysis(analysis_id: Any) -> None:
     """Claim, run and finish one analysis. Idempotent: only a queued row is ever claimed."""
-    analysis = _claim(analysis_id)
+    analysis = db_retry(lambda: _claim(analysis_id), f"claiming analysis {analysis_id}")
     if analysis is None:
         logger.info("analysis %s is not queued (finished, running or gone): skipped", analysis_id)
         return
@@ -229,15 +285,23 @@ def _execute(analysis: Analysis, workdir: Path) -> None:
             else None
         )
         if original is not None:
-            analysis.mark_done(original.result or {}, reused_from=original)
+            _finish(
+                analysis, lambda: analysis.mark_done(original.result or {}, reused_from=original)
+            )
             return
-        analysis.mark_done(_detect(analysis, path))
+        result = _detect(analysis, path)
+        _finish(analysis, lambda: analysis.mark_done(result))
     except DetectionError as exc:
         logger.info("analysis %s failed: %s", analysis.id, exc)
-        analysis.mark_failed(str(exc))
+        reason = str(exc)
+        _finish(analysis, lambda: analysis.mark_failed(reason))
     except Exception:
         logger.exception("analysis %s crashed", analysis.id)
-        analysis.mark_failed(GENERIC_FAILURE)
+        _finish(analysis, lambda: analysis.mark_failed(GENERIC_FAILURE))
+
+
+def _finish(analysis: Analysis, write: Callable[[], bool]) -> None:
+    db_retry(write, f"finishing analysis {analysis.id}")
 
 
 def _local_source(analysis: Analysis, workdir: Path) -> Path:
@@ -272,10 +336,18 @@ def _fetch(analysis: Analysis, workdir: Path) -> Path:
         timeout_s=settings.FETCH_TIMEOUT_S,
         allow_hosts=settings.FETCH_ALLOW_HOSTS,
     )
+    from detection.errors import DetectionError
+
     with fetched.path.open("rb") as handle:
         media = File(handle)
         content_hash = hash_file(media)
-        name = analysis.source.storage.save(source_upload_to(analysis, fetched.path.name), media)
+        try:
+            name = analysis.source.storage.save(
+                source_upload_to(analysis, fetched.path.name), media
+            )
+        except Exception as exc:  # disk full, read-only, S3 refusing: any storage backend
+            logger.exception("could not store the video of analysis %s", analysis.id)
+            raise DetectionError(STORAGE_FAILURE) from exc
     fields = {
         "source": name,
         "source_name": (fetched.title or fetched.path.name)[:255],
@@ -325,7 +397,12 @@ class ProgressRelay:
         low, high = STAGE_SPAN[status]
         share = min(1.0, max(0.0, float(fraction)))
         self._stage, self._written_at = status, now
-        progress.report(self.analysis_id, stage=status, progress=low + (high - low) * share)
+        db_retry(
+            lambda: progress.report(
+                self.analysis_id, stage=status, progress=low + (high - low) * share
+            ),
+            f"reporting progress of analysis {self.analysis_id}",
+        )
 
 
 class _Heartbeat:
@@ -348,10 +425,13 @@ class _Heartbeat:
         interval = max(0.5, settings.ANALYSIS_STALE_SECONDS / 4)
         try:
             while not self._stop.wait(interval):
-                Analysis.objects.filter(pk=self.analysis_id, status__in=RUNNING).update(
-                    heartbeat_at=timezone.now()
-                )
+                db_retry(self._touch, f"heartbeat of analysis {self.analysis_id}")
         except Exception:
             logger.exception("heartbeat of analysis %s stopped", self.analysis_id)
         finally:
             connection.close()
+
+    def _touch(self) -> int:
+        return Analysis.objects.filter(pk=self.analysis_id, status__in=RUNNING).update(
+            heartbeat_at=timezone.now()
+        )

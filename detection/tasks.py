@@ -28,7 +28,7 @@ def run_analysis_task(analysis_id: str) -> None:
 
 @worker_ready.connect
 def start_stale_sweeper(**_: Any) -> None:
-    """Each worker checks for stale jobs at start and then periodically, re-queueing them."""
+    """Each worker checks for stale and unsent jobs at start and then periodically."""
     threading.Thread(target=_sweep_forever, name="unmask-stale-sweeper", daemon=True).start()
 
 
@@ -38,6 +38,7 @@ def _sweep_forever() -> None:
     while True:
         try:
             jobs.recover_stale(requeue=True)
+            jobs.resend_queued()  # rows whose first send was lost (broker down)
         except Exception:
             logger.exception("stale-job recovery failed; retrying later")
         finally:

@@ -56,6 +56,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "unmask.outage.OutageMiddleware",  # Redis out of reach: a 503 page, not a server error
 ]
 
 ROOT_URLCONF = "unmask.urls"
@@ -165,6 +166,8 @@ ANALYSIS_FLAG_THRESHOLD = env_float("ANALYSIS_FLAG_THRESHOLD", 0.5)
 ANALYSIS_URL_REUSE_HOURS = env_int("ANALYSIS_URL_REUSE_HOURS", 24)
 ANALYSIS_STALE_SECONDS = env_int("ANALYSIS_STALE_SECONDS", 120)
 ANALYSIS_MAX_ATTEMPTS = env_int("ANALYSIS_MAX_ATTEMPTS", 2)  # a stale job is re-run, then failed
+# Celery: a row still queued this long after its last send is sent again (a lost enqueue).
+ANALYSIS_RESEND_QUEUED_SECONDS = env_int("ANALYSIS_RESEND_QUEUED_SECONDS", 600)
 ANALYSIS_THREAD_WORKERS = env_int("ANALYSIS_THREAD_WORKERS", 1)  # embedded runner's threads
 # The embedded runner starts with the server's first request; tests switch it off.
 ANALYSIS_THREAD_START = env_bool("ANALYSIS_THREAD_START", True)
@@ -239,9 +242,10 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 20,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.UserRateThrottle",
-        "rest_framework.throttling.AnonRateThrottle",
+        "unmask.api.permissions.UserThrottle",  # these fail open when Redis is away
+        "unmask.api.permissions.AnonThrottle",
     ],
+    "EXCEPTION_HANDLER": "unmask.outage.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "user": env_str("API_THROTTLE_USER", "600/hour"),
         "anon": env_str("API_THROTTLE_ANON", "60/hour"),

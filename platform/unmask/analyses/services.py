@@ -33,6 +33,12 @@ class TooManyActive(SubmissionRefused):
     status_code = 429
 
 
+class QueueUnavailable(SubmissionRefused):
+    """The job queue (Celery's broker) is out of reach: the submission is withdrawn."""
+
+    status_code = 503
+
+
 def upload_limit_sentence() -> str:
     return (
         f"This file is larger than the {_size(settings.UPLOAD_MAX_BYTES)} limit. "
@@ -86,7 +92,7 @@ def _submit_upload(user: Any, upload: UploadedFile) -> Analysis:
             if original is not None:
                 analysis.mark_done(original.result or {}, reused_from=original)
             else:
-                transaction.on_commit(lambda: _enqueue(analysis.id))
+                transaction.on_commit(lambda: _enqueue_or_withdraw(analysis))
     except BaseException:
         analysis.source.delete(save=False)
         raise
@@ -115,7 +121,7 @@ def _submit_url(user: Any, url: str) -> Analysis:
             )
             analysis.mark_done(original.result or {}, reused_from=original)
         else:
-            transaction.on_commit(lambda: _enqueue(analysis.id))
+            transaction.on_commit(lambda: _enqueue_or_withdraw(analysis))
     analysis.refresh_from_db()
     return analysis
 
@@ -129,10 +135,22 @@ def _check_active_limit(user: Any) -> None:
         )
 
 
-def _enqueue(analysis_id: Any) -> None:
+def _enqueue_or_withdraw(analysis: Analysis) -> None:
+    """Runs after commit. If the broker cannot be reached the person is told so (503) and
+    the row is deleted, so nothing waits unseen; should even the delete fail, the row stays
+    queued and the worker's sweep sends it later (detection.jobs.resend_queued)."""
     from detection import jobs
+    from unmask.outage import OUTAGE_ERRORS, OUTAGE_SENTENCE
 
-    jobs.enqueue(analysis_id)
+    try:
+        jobs.enqueue(analysis.id)
+    except OUTAGE_ERRORS as exc:
+        logger.warning("could not queue analysis %s, withdrawn: %r", analysis.id, exc)
+        try:
+            Analysis.objects.filter(pk=analysis.pk, status=Status.QUEUED).delete()
+        except Exception:
+            logger.exception("could not withdraw analysis %s; the sweep will send it", analysis.id)
+        raise QueueUnavailable(OUTAGE_SENTENCE) from exc
 
 
 def hash_file(file: Any) -> str:
