@@ -157,9 +157,9 @@ def _wait_until_up(server: LiveServer, timeout_s: float = 60) -> None:
         if server.process.poll() is not None:
             raise RuntimeError(f"the server exited early:\n{server.log_tail()}")
         try:
-            requests.get(server.url + "/", timeout=2)
+            requests.get(server.url + "/", timeout=5)
             return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening, or still starting
             time.sleep(0.3)
     server.stop()
     raise RuntimeError(f"the server did not answer within {timeout_s} s:\n{server.log_tail()}")

@@ -160,8 +160,8 @@ def production(
 
 def _answers(url: str) -> bool:
     try:
-        requests.get(url, timeout=2)
-    except requests.ConnectionError:
+        requests.get(url, timeout=5)
+    except (requests.ConnectionError, requests.Timeout):  # not listening, or still starting
         return False
     return True
 
