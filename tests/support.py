@@ -1,4 +1,4 @@
-"""Helpers shared by the test packages: where ../shared/data is, and skips CI turns into failures."""
+"""Shared test helpers: where ../shared/data is, and skips that CI turns into failures."""
 
 import os
 from pathlib import Path
@@ -12,7 +12,7 @@ DFDC_FACES = SHARED_DATA / "dfdc-faces"
 
 
 def require(condition: bool, reason: str) -> None:
-    """Skip when something outside the repo is missing; fail instead under UNMASK_REQUIRE_ALL=1 (CI)."""
+    """Skip when something outside the repo is missing; under UNMASK_REQUIRE_ALL=1 (CI), fail."""
     if condition:
         return
     if os.environ.get("UNMASK_REQUIRE_ALL") == "1":

@@ -262,7 +262,9 @@ REST_KNOX = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Unmask API",
-    "DESCRIPTION": "Check videos for deepfakes: submit a file or URL, follow progress, read results.",
+    "DESCRIPTION": (
+        "Check videos for deepfakes: submit a file or URL, follow progress, read results."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
