@@ -1,6 +1,7 @@
 """Shared test helpers: where ../shared/data is, and skips that CI turns into failures."""
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -24,3 +25,16 @@ def real_video(name: str = "vr-1.mp4") -> Path:
     path = REAL_VIDEOS / name
     require(path.is_file(), f"{path} not found (../shared/data is read at run time)")
     return path
+
+
+def ffmpeg(*args: str) -> None:
+    """Run ffmpeg quietly; -nostdin, or it can hang under pytest."""
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-y", *args],
+        check=True, capture_output=True, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def has_encoder(name: str) -> bool:
+    out = subprocess.run(["ffmpeg", "-hide_banner", "-encoders"], capture_output=True, text=True)
+    return f" {name} " in out.stdout

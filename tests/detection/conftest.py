@@ -2,26 +2,13 @@
 
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.support import real_video, require
+from tests.support import ffmpeg, has_encoder, real_video, require
 
 os.environ.setdefault("DETECTION_THREADS", "1")
-
-
-def ffmpeg(*args: str) -> None:
-    subprocess.run(
-        ["ffmpeg", "-nostdin", "-v", "error", "-y", *args],
-        check=True, capture_output=True, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
-
-
-def has_encoder(name: str) -> bool:
-    out = subprocess.run(["ffmpeg", "-hide_banner", "-encoders"], capture_output=True, text=True)
-    return f" {name} " in out.stdout
 
 
 @pytest.fixture(scope="session")

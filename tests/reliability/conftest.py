@@ -7,7 +7,6 @@ Nothing here is committed: every video is generated into the session's tmp dir.
 import http.server
 import os
 import shutil
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.live import LiveServer, start_live_server
-from tests.support import real_video, require
+from tests.support import ffmpeg, has_encoder, real_video, require
 
 os.environ.setdefault("DETECTION_THREADS", "1")
 
@@ -29,18 +28,6 @@ UPLOAD_MAX_BYTES = 2 * 1024 * 1024
 FETCH_MAX_BYTES = 512 * 1024
 FETCH_TIMEOUT_S = 4
 STALE_SECONDS = 4
-
-
-def ffmpeg(*args: str) -> None:
-    subprocess.run(
-        ["ffmpeg", "-nostdin", "-v", "error", "-y", *args],
-        check=True, capture_output=True, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
-
-
-def has_encoder(name: str) -> bool:
-    out = subprocess.run(["ffmpeg", "-hide_banner", "-encoders"], capture_output=True, text=True)
-    return f" {name} " in out.stdout
 
 
 X264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]

@@ -67,7 +67,8 @@ def serve_again(site: LiveServer) -> LiveServer:
 
 def slow_video(tmp_path: Path, face_clip: Path) -> Path:
     """Enough frames that the engine is still busy when the worker is killed."""
-    from tests.reliability.conftest import X264, ffmpeg
+    from tests.reliability.conftest import X264
+    from tests.support import ffmpeg
 
     path = tmp_path / "longer.mp4"
     ffmpeg("-stream_loop", "3", "-i", str(face_clip), "-vf", "scale=480:480", *X264, str(path))

@@ -7,7 +7,7 @@ import pytest
 from detection.training.metrics import (
     binary_report,
     expected_calibration_error,
-    fit_temperature,
+    fit_platt,
     roc_auc,
     roc_curve,
 )
@@ -57,8 +57,10 @@ def test_calibration_error_is_small_for_calibrated_and_large_for_overconfident()
     assert expected_calibration_error(y, overconfident) > 0.2
 
 
-def test_temperature_scaling_recovers_the_true_temperature():
+def test_platt_scaling_recovers_the_true_temperature_and_shift():
     rng = np.random.default_rng(1)
     logits = rng.normal(0, 4, 20000)
-    labels = (rng.random(20000) < 1 / (1 + np.exp(-logits / 2.5))).astype(int)
-    assert fit_temperature(labels, logits) == pytest.approx(2.5, rel=0.1)
+    labels = (rng.random(20000) < 1 / (1 + np.exp(-(logits / 2.5 - 1.0)))).astype(int)
+    temperature, bias = fit_platt(labels, logits)
+    assert temperature == pytest.approx(2.5, rel=0.1)
+    assert bias == pytest.approx(-1.0, abs=0.15)
