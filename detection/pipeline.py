@@ -292,8 +292,8 @@ def _score(
         with torch.inference_mode(), _autocast(loaded.device):
             frame_logits = model.frame_logits(features).float().cpu()
             track_logits = _sequence_logits(model, features, tracks)
-        frame_p = calibrate(frame_logits, card.frame_temperature)
-        track_p = calibrate(track_logits, card.sequence_temperature)
+        frame_p = calibrate(frame_logits, card.frame_temperature, card.frame_bias)
+        track_p = calibrate(track_logits, card.sequence_temperature, card.sequence_bias)
         needed = min_track_frames(analysed)
         for track, score in zip(tracks, track_p, strict=True):
             scores = frame_p[list(track.detections)]

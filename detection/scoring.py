@@ -19,9 +19,11 @@ class Verdict(StrEnum):
     NO_FACE = "no_face"
 
 
-def calibrate(logits: np.ndarray | Sequence[float], temperature: float) -> np.ndarray:
-    """Temperature scaling: p = sigmoid(logit / T)."""
-    scaled = np.asarray(logits, dtype=np.float64) / max(temperature, 1e-6)
+def calibrate(
+    logits: np.ndarray | Sequence[float], temperature: float, bias: float = 0.0
+) -> np.ndarray:
+    """Platt scaling: p = sigmoid(logit / T + bias) (bias 0: plain temperature scaling)."""
+    scaled = np.asarray(logits, dtype=np.float64) / max(temperature, 1e-6) + bias
     return 1.0 / (1.0 + np.exp(-scaled))
 
 

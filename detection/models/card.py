@@ -28,8 +28,11 @@ class ModelCard:
     std: tuple[float, float, float] = (0.229, 0.224, 0.225)
     threshold: float = 0.5  # calibrated probability at or above which a video is "fake"
     uncertain_band: tuple[float, float] = (0.35, 0.65)  # calibrated probabilities → "uncertain"
-    sequence_temperature: float = 1.0  # calibration: p = sigmoid(logit / temperature)
+    # Platt scaling: p = sigmoid(logit / temperature + bias), fitted on validation data.
+    sequence_temperature: float = 1.0
+    sequence_bias: float = 0.0
     frame_temperature: float = 1.0
+    frame_bias: float = 0.0
     trained: bool = False  # False: weights are not a trained detector; never show a verdict
     version: str = "0"
     training_data: str = ""

@@ -30,8 +30,9 @@ def write_model_card(card: ModelCard, cfg: TrainConfig, path: Path) -> None:
         f"- Input: face crops of {card.input_size}×{card.input_size} px, box +"
         f" {card.face_margin:.0%} margin each side, {card.frames} frames sampled evenly per"
         " video; ImageNet mean/std.",
-        f"- Calibrated probability p = sigmoid(logit / T): T = {card.sequence_temperature:.3f}"
-        f" (tracks), {card.frame_temperature:.3f} (single frames).",
+        "- Calibrated probability p = sigmoid(logit / T + b) (Platt scaling on validation data):"
+        f" T = {card.sequence_temperature:.3f}, b = {card.sequence_bias:+.3f} (tracks);"
+        f" T = {card.frame_temperature:.3f}, b = {card.frame_bias:+.3f} (single frames).",
         f"- Verdict: fake when p ≥ {card.uncertain_band[1]}, real when p ≤"
         f" {card.uncertain_band[0]}, uncertain between; threshold for the binary metrics"
         f" below: {card.threshold}.",
@@ -53,12 +54,12 @@ def write_model_card(card: ModelCard, cfg: TrainConfig, path: Path) -> None:
         f" video) from the training real videos and consistent self-blended fakes of the same"
         f" clips, plus {cfg.crop_sequences} jittered DFDC crop sequences; {cfg.temporal_epochs}"
         " epochs, best epoch by validation loss.",
-        "3. Calibration: temperature scaling of both heads on validation data (DFDC validation"
+        "3. Calibration: Platt scaling of both heads on validation data (DFDC validation"
         f" identities; validation videos {', '.join(cfg.val_videos)}).",
         f"4. Test: held-out DFDC identities; held-out videos {', '.join(cfg.test_videos)} cut in"
         f" {cfg.test_segment_s:.0f}-s segments, each against {cfg.test_fakes_per_video}"
         " self-blended fake videos made from it, scored by the full engine (`detect`).",
-        f"Seed {cfg.seed}. Training time on a 2-core CPU: {total:.0f} min"
+        f"Seed {cfg.seed}. Training time of this run on a 2-core CPU: {total:.0f} min"
         f" ({', '.join(f'{k} {v} min' for k, v in minutes.items())}).",
         "",
         "## Metrics (test data never used for training, model selection or calibration)",
@@ -77,6 +78,7 @@ def write_model_card(card: ModelCard, cfg: TrainConfig, path: Path) -> None:
         f"Validation: DFDC frames AUC {m.get('val_dfdc_frames_auc', float('nan')):.3f},"
         f" sequences AUC {m.get('val_sequences_auc', float('nan')):.3f}.",
         "",
+        *(["## Provenance", card.notes, ""] if card.notes else []),
         "## Known limits",
         "- Trained on one face crop per DFDC video and 13 real videos: generalisation to other",
         "  manipulation methods (reenactment, full-synthesis, lip-sync) is not measured here.",

@@ -27,9 +27,14 @@ class TrainConfig:
     # Frame stage: fine-tune the backbone on DFDC crops (+ self-blended fakes of its reals).
     dfdc_csv: str = str(SHARED_DATA / "dfdc-faces" / "labels.csv")
     max_crops_per_split: int = 0  # 0: all; a small number makes a quick smoke run
+    # Face-track crops of the training real videos join the frame stage as real faces, with
+    # self-blended fakes of them: DFDC alone makes clean studio faces look fake.
+    video_crop_views: int = 4
+    video_sbi_fraction: float = 0.5
+    video_repeat: int = 2  # how many times the video-crop cache is repeated per epoch
     frozen_blocks: int = 14  # MobileNetV2 feature blocks kept at ImageNet weights (cached)
     frame_views: int = 2  # augmented views of every training crop in the cache
-    frame_epochs: int = 10
+    frame_epochs: int = 8
     frame_batch_size: int = 128
     frame_lr: float = 1e-3
     weight_decay: float = 1e-4

@@ -83,12 +83,14 @@ class FrameDataset(Dataset):
         train: bool,
         sbi_fraction: float = 0.0,
         seed: int = 0,
+        jpegs: Sequence[bytes] | None = None,
     ) -> None:
         self.items = list(items)
         self.size, self.mean, self.std = size, mean, std
         self.train, self.sbi_fraction, self.seed = train, sbi_fraction, seed
         self.epoch = 0
-        self._jpeg = [item.path.read_bytes() for item in self.items]  # ~7 KB each: keep in RAM
+        # ~7 KB each: keep in RAM (given directly for crops that are not files).
+        self._jpeg = list(jpegs) if jpegs is not None else [i.path.read_bytes() for i in self.items]
 
     def __len__(self) -> int:
         return len(self.items)

@@ -17,6 +17,7 @@ import torch
 from PIL import Image
 
 from detection.models import ModelCard, load_checkpoint
+from detection.scoring import calibrate
 from detection.training.data import identity_split, read_crop_csv, to_tensor
 from detection.training.layouts import Sample, find_samples
 from detection.training.metrics import binary_report, roc_curve
@@ -50,8 +51,10 @@ def score_images(
                 for p in paths[start : start + batch]
             ]
             logits = model.frame_logits(model.features(torch.stack(tensors).to(device)))
-            probabilities.append(torch.sigmoid(logits.float() / card.frame_temperature).cpu())
-    return torch.cat(probabilities).numpy() if probabilities else np.zeros(0)
+            probabilities.append(
+                calibrate(logits.float().cpu().numpy(), card.frame_temperature, card.frame_bias)
+            )
+    return np.concatenate(probabilities) if probabilities else np.zeros(0)
 
 
 def mean_pool_score(result: dict) -> float | None:

@@ -11,15 +11,15 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from detection.models import ModelCard, load_checkpoint, save_checkpoint
+from detection.scoring import calibrate as calibrate_logits
 from detection.training.config import TrainConfig
 from detection.training.data import FrameDataset, read_crop_csv, split_by_identity
 from detection.training.evaluate import mean_pool_score
 from detection.training.frames import build_model, frame_logits
-from detection.training.metrics import binary_report, fit_temperature, roc_auc
+from detection.training.metrics import binary_report, fit_platt, roc_auc
 from detection.training.sbi_video import make_sbi_video
 from detection.training.temporal import _concat, encoded_sets, sequence_logits
 
@@ -34,7 +34,7 @@ TRAINING_DATA = (
 
 
 def calibrate(cfg: TrainConfig, run_dir: Path, temporal_path: Path, out: Path) -> ModelCard:
-    """Fit both temperatures on validation data and write the calibrated checkpoint."""
+    """Fit Platt scaling of both heads on validation data and write the checkpoint."""
     model = build_model(cfg)
     model.load_state_dict(torch.load(temporal_path, map_location="cpu", weights_only=True))
     splits = split_by_identity(read_crop_csv(Path(cfg.dfdc_csv)), cfg.seed)
@@ -43,8 +43,8 @@ def calibrate(cfg: TrainConfig, run_dir: Path, temporal_path: Path, out: Path) -
     sets = encoded_sets(cfg, model, run_dir)
     val = _concat(sets["val_videos"], sets["val_crops"])
     s_logits = sequence_logits(model, val)
-    frame_t = fit_temperature(f_labels, f_logits)
-    sequence_t = fit_temperature(val[2].numpy(), s_logits)
+    frame_t, frame_b = fit_platt(f_labels, f_logits)
+    sequence_t, sequence_b = fit_platt(val[2].numpy(), s_logits)
     history = json.loads((run_dir / "frames-history.json").read_text())
     card = ModelCard(
         architecture=cfg.architecture,
@@ -57,7 +57,9 @@ def calibrate(cfg: TrainConfig, run_dir: Path, temporal_path: Path, out: Path) -
         threshold=0.5,
         uncertain_band=UNCERTAIN_BAND,
         sequence_temperature=sequence_t,
+        sequence_bias=sequence_b,
         frame_temperature=frame_t,
+        frame_bias=frame_b,
         trained=True,
         version=datetime.now(UTC).strftime("%Y.%m.%d"),
         training_data=TRAINING_DATA,
@@ -87,7 +89,7 @@ def evaluate_test(cfg: TrainConfig, checkpoint: Path, work_dir: Path) -> dict:
     splits = split_by_identity(read_crop_csv(Path(cfg.dfdc_csv)), cfg.seed)
     test_frames = FrameDataset(splits["test"], cfg.input_size, cfg.mean, cfg.std, train=False)
     logits, labels = frame_logits(model, test_frames, torch.device("cpu"))
-    probabilities = 1 / (1 + np.exp(-logits / card.frame_temperature))
+    probabilities = calibrate_logits(logits, card.frame_temperature, card.frame_bias)
     frames_report = binary_report(labels, probabilities, card.threshold).to_dict()
 
     options = DetectOptions(model_path=checkpoint, device="cpu")

@@ -23,6 +23,7 @@ from detection.models.cnn_lstm import CnnLstm, load_imagenet_mobilenet_v2
 from detection.training.config import TrainConfig
 from detection.training.data import FrameDataset, read_crop_csv, split_by_identity
 from detection.training.metrics import roc_auc
+from detection.training.sequences import track_crop_dataset, training_videos
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,16 @@ def cache_stem(
     return blob["x"], blob["y"]
 
 
+def _top_logits(model: CnnLstm, top: nn.Module, cached: torch.Tensor, device) -> np.ndarray:
+    with torch.inference_mode():
+        return torch.cat(
+            [
+                model.frame_logits(top(cached[i : i + 256].to(device).float())).cpu()
+                for i in range(0, len(cached), 256)
+            ]
+        ).numpy()
+
+
 def train_frames(cfg: TrainConfig, run_dir: Path, device: torch.device) -> Path:
     """Train and return the path of the best frame-stage weights (by validation AUC)."""
     best_path = run_dir / "frames-best.pt"
@@ -96,6 +107,24 @@ def train_frames(cfg: TrainConfig, run_dir: Path, device: torch.device) -> Path:
         stem, train_set, cfg.frame_views, run_dir / "stem-train.pt", cfg, "cache train"
     )
     x_val, y_val = cache_stem(stem, val_set, 1, run_dir / "stem-val.pt", cfg, "cache val")
+    tracks = run_dir / "tracks"
+    video_train = track_crop_dataset(
+        cfg, training_videos(cfg), tracks, sbi_fraction=cfg.video_sbi_fraction, seed=cfg.seed
+    )
+    x_vid, y_vid = cache_stem(
+        stem,
+        video_train,
+        cfg.video_crop_views,
+        run_dir / "stem-video-train.pt",
+        cfg,
+        "cache videos",
+    )
+    video_val = track_crop_dataset(cfg, cfg.val_videos, tracks, sbi_fraction=0.5, seed=cfg.seed + 1)
+    x_vval, y_vval = cache_stem(
+        stem, video_val, 1, run_dir / "stem-video-val.pt", cfg, "cache val videos"
+    )
+    x_train = torch.cat([x_train, *[x_vid] * cfg.video_repeat])
+    y_train = torch.cat([y_train, *[y_vid] * cfg.video_repeat])
     cache_minutes = (time.monotonic() - started) / 60
 
     model = model.to(device)
@@ -117,9 +146,7 @@ def train_frames(cfg: TrainConfig, run_dir: Path, device: torch.device) -> Path:
         for step in bar:
             idx = order[step * cfg.frame_batch_size : (step + 1) * cfg.frame_batch_size]
             x, y = x_train[idx].to(device).float(), y_train[idx].to(device).float()
-            loss = nn.functional.binary_cross_entropy_with_logits(
-                model.frame_logits(top(x)), y
-            )
+            loss = nn.functional.binary_cross_entropy_with_logits(model.frame_logits(top(x)), y)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
@@ -127,16 +154,15 @@ def train_frames(cfg: TrainConfig, run_dir: Path, device: torch.device) -> Path:
             losses.append(float(loss.detach()))
         top.eval()
         model.frame_head.eval()
-        with torch.inference_mode():
-            logits = torch.cat(
-                [
-                    model.frame_logits(top(x_val[i : i + 256].to(device).float())).cpu()
-                    for i in range(0, len(y_val), 256)
-                ]
-            )
-        auc = roc_auc(y_val.numpy(), logits.numpy())
-        history.append({"epoch": epoch + 1, "train_loss": float(np.mean(losses)), "val_auc": auc})
-        log.info("frame epoch %d: loss %.4f, val AUC %.4f", epoch + 1, np.mean(losses), auc)
+        dfdc_auc = roc_auc(y_val.numpy(), _top_logits(model, top, x_val, device))
+        video_auc = roc_auc(y_vval.numpy(), _top_logits(model, top, x_vval, device))
+        auc = (dfdc_auc + video_auc) / 2  # select for both domains, not DFDC alone
+        history.append(
+            {"epoch": epoch + 1, "train_loss": float(np.mean(losses)),
+             "val_auc_dfdc": dfdc_auc, "val_auc_video_crops": video_auc}
+        )  # fmt: skip
+        log.info("frame epoch %d: loss %.4f, val AUC DFDC %.4f, video crops %.4f",
+                 epoch + 1, np.mean(losses), dfdc_auc, video_auc)  # fmt: skip
         if auc > best_auc:
             best_auc = auc
             torch.save({k: v.cpu() for k, v in model.state_dict().items()}, best_path)

@@ -97,20 +97,25 @@ def binary_report(
     )
 
 
-def fit_temperature(labels: Sequence[int], logits: Sequence[float]) -> float:
-    """Temperature T minimising the log-loss of sigmoid(logit / T) (Guo et al., 2017)."""
+def fit_platt(labels: Sequence[int], logits: Sequence[float]) -> tuple[float, float]:
+    """(T, bias) minimising the log-loss of sigmoid(logit / T + bias) (Platt, 1999).
+
+    The bias matters: a head trained on one class balance and scored on another is shifted,
+    which temperature alone cannot undo.
+    """
     import torch
 
     y = torch.as_tensor(np.asarray(labels), dtype=torch.float64)
     z = torch.as_tensor(np.asarray(logits), dtype=torch.float64)
     log_t = torch.zeros(1, dtype=torch.float64, requires_grad=True)
-    optimiser = torch.optim.LBFGS([log_t], lr=0.1, max_iter=200)
+    bias = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    optimiser = torch.optim.LBFGS([log_t, bias], lr=0.1, max_iter=500)
 
     def closure() -> torch.Tensor:
         optimiser.zero_grad()
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(z / log_t.exp(), y)
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(z / log_t.exp() + bias, y)
         loss.backward()
         return loss
 
     optimiser.step(closure)
-    return float(log_t.exp().clamp(0.05, 20.0))
+    return float(log_t.detach().exp().clamp(0.05, 20.0)), float(bias.detach())

@@ -20,7 +20,7 @@ from tqdm import tqdm
 from detection.models.cnn_lstm import CnnLstm
 from detection.training.augment import degrade
 from detection.training.config import TrainConfig
-from detection.training.data import FAKE, REAL, CropItem, to_tensor
+from detection.training.data import FAKE, REAL, CropItem, FrameDataset, to_tensor
 from detection.training.sbi import random_blend_params, self_blend
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,30 @@ def cached_track_crops(cfg: TrainConfig, video: Path, cache_dir: Path) -> list[n
     cache_dir.mkdir(parents=True, exist_ok=True)
     np.savez(cache, **{f"track{i:02d}": c for i, c in enumerate(crops)})
     return crops
+
+
+def training_videos(cfg: TrainConfig) -> list[str]:
+    """The real videos neither validation nor test may see."""
+    held_out = set(cfg.val_videos) | set(cfg.test_videos)
+    return sorted(p.name for p in Path(cfg.real_videos).glob("*.mp4") if p.name not in held_out)
+
+
+def track_crop_dataset(
+    cfg: TrainConfig, names: Sequence[str], cache_dir: Path, *, sbi_fraction: float, seed: int
+) -> FrameDataset:
+    """Every face-track crop of the named videos as a real item (some become self-blended)."""
+    items, jpegs = [], []
+    for name in names:
+        for track in cached_track_crops(cfg, Path(cfg.real_videos) / name, cache_dir):
+            for number, crop in enumerate(track):
+                buffer = io.BytesIO()
+                Image.fromarray(crop).save(buffer, format="JPEG", quality=95)
+                jpegs.append(buffer.getvalue())
+                items.append(CropItem(Path(f"{name}#{number}"), REAL, name))
+    return FrameDataset(
+        items, cfg.input_size, cfg.mean, cfg.std,
+        train=True, sbi_fraction=sbi_fraction, seed=seed, jpegs=jpegs,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)

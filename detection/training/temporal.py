@@ -13,7 +13,13 @@ from detection.training.config import TrainConfig
 from detection.training.data import read_crop_csv, split_by_identity
 from detection.training.frames import build_model
 from detection.training.metrics import roc_auc
-from detection.training.sequences import cached_track_crops, crop_clips, encode_clips, video_clips
+from detection.training.sequences import (
+    cached_track_crops,
+    crop_clips,
+    encode_clips,
+    training_videos,
+    video_clips,
+)
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +39,7 @@ def encoded_sets(cfg: TrainConfig, model: CnnLstm, run_dir: Path) -> dict[str, t
     cache = run_dir / "temporal-codes.pt"
     if cache.exists():
         return torch.load(cache, weights_only=True)
-    held_out = set(cfg.val_videos) | set(cfg.test_videos)
-    train_videos = sorted(
-        p.name for p in Path(cfg.real_videos).glob("*.mp4") if p.name not in held_out
-    )
+    train_videos = training_videos(cfg)
     splits = split_by_identity(read_crop_csv(Path(cfg.dfdc_csv)), cfg.seed)
     train_clips = _video_set(cfg, train_videos, run_dir, cfg.clips_per_video, cfg.seed)
     train_crops = crop_clips(splits["train"], cfg, cfg.crop_sequences, cfg.seed)
