@@ -21,7 +21,7 @@ from detection.training.evaluate import mean_pool_score
 from detection.training.frames import build_model, frame_logits
 from detection.training.metrics import binary_report, fit_platt, roc_auc
 from detection.training.sbi_video import make_sbi_video
-from detection.training.temporal import _concat, encoded_sets, sequence_logits
+from detection.training.temporal import concat_sequences, encoded_sets, sequence_logits
 
 log = logging.getLogger(__name__)
 UNCERTAIN_BAND = (0.35, 0.65)
@@ -41,7 +41,7 @@ def calibrate(cfg: TrainConfig, run_dir: Path, temporal_path: Path, out: Path) -
     val_frames = FrameDataset(splits["val"], cfg.input_size, cfg.mean, cfg.std, train=False)
     f_logits, f_labels = frame_logits(model, val_frames, torch.device("cpu"))
     sets = encoded_sets(cfg, model, run_dir)
-    val = _concat(sets["val_videos"], sets["val_crops"])
+    val = concat_sequences(sets["val_videos"], sets["val_crops"])
     s_logits = sequence_logits(model, val)
     frame_t, frame_b = fit_platt(f_labels, f_logits)
     sequence_t, sequence_b = fit_platt(val[2].numpy(), s_logits)

@@ -46,7 +46,7 @@ def encoded_sets(cfg: TrainConfig, model: CnnLstm, run_dir: Path) -> dict[str, t
     val_clips = _video_set(cfg, cfg.val_videos, run_dir, cfg.clips_per_video // 2, cfg.seed + 99)
     val_crops = crop_clips(splits["val"], cfg, cfg.crop_sequences // 3, cfg.seed + 99)
     sets = {
-        "train": _concat(
+        "train": concat_sequences(
             encode_clips(model, train_clips, cfg, augment=True, desc="encode train videos"),
             encode_clips(model, train_crops, cfg, augment=True, desc="encode train crops"),
         ),
@@ -57,7 +57,8 @@ def encoded_sets(cfg: TrainConfig, model: CnnLstm, run_dir: Path) -> dict[str, t
     return sets
 
 
-def _concat(a: tuple, b: tuple) -> tuple:
+def concat_sequences(a: tuple, b: tuple) -> tuple:
+    """Two (codes, lengths, labels) sets as one, codes zero-padded to the longer clips."""
     codes_a, len_a, y_a = a
     codes_b, len_b, y_b = b
     length = max(codes_a.shape[1], codes_b.shape[1])
@@ -82,7 +83,7 @@ def train_temporal(cfg: TrainConfig, run_dir: Path, frames_path: Path) -> Path:
     model.load_state_dict(torch.load(frames_path, map_location="cpu", weights_only=True))
     sets = encoded_sets(cfg, model, run_dir)
     codes, lengths, labels = sets["train"]
-    val = _concat(sets["val_videos"], sets["val_crops"])
+    val = concat_sequences(sets["val_videos"], sets["val_crops"])
     params = list(model.lstm.parameters()) + list(model.sequence_head.parameters())
     optimiser = torch.optim.AdamW(params, lr=cfg.temporal_lr, weight_decay=cfg.weight_decay)
     generator = torch.Generator().manual_seed(cfg.seed)
