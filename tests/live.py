@@ -80,11 +80,29 @@ class LiveServer:
         return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        stop_process(self.process)
+
+
+def stop_process(process: subprocess.Popen, timeout_s: float = 15) -> None:
+    """Terminate, then kill if it will not go."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def start_celery_worker(server: LiveServer, log: Path, name: str) -> subprocess.Popen:
+    """A separate Celery worker process on the `detection` queue, configured like `server`."""
+    with log.open("a") as handle:
+        return subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "unmask", "worker", "-Q", "detection",
+             "--pool", "solo", "--concurrency", "1", "--loglevel", "INFO",
+             "--hostname", f"{name}-{secrets.token_hex(3)}@%h"],
+            env=server.env, cwd=REPO_ROOT, stdout=handle, stderr=subprocess.STDOUT,
+        )  # fmt: skip
 
 
 def free_port() -> int:

@@ -23,7 +23,15 @@ import redis
 import requests
 from websockets.sync.client import connect
 
-from tests.live import PASSWORD, LiveServer, free_port, start_live_server, wait_for
+from tests.live import (
+    PASSWORD,
+    LiveServer,
+    free_port,
+    start_celery_worker,
+    start_live_server,
+    stop_process,
+    wait_for,
+)
 from tests.support import REPO_ROOT, real_video, require
 
 pytestmark = pytest.mark.services
@@ -134,13 +142,7 @@ def production(
         },
     )
     worker_log = data_dir / "worker.log"
-    with worker_log.open("w") as log:
-        worker = subprocess.Popen(
-            [str(BIN / "celery"), "-A", "unmask", "worker", "-Q", "detection",
-             "--pool", "solo", "--concurrency", "1", "--loglevel", "INFO",
-             "--hostname", f"deploy-test-{secrets.token_hex(3)}@%h"],
-            env=site.env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+    worker = start_celery_worker(site, worker_log, "deploy-test")
     try:
         wait_until(
             lambda: worker.poll() is None and " ready." in worker_log.read_text(errors="replace"),
@@ -150,11 +152,7 @@ def production(
         )
         yield Production(site, s3_server, worker_log)
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        stop_process(worker)
         site.stop()
 
 

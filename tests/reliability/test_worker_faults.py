@@ -16,7 +16,9 @@ from tests.live import (
     LiveServer,
     _wait_until_up,
     free_port,
+    start_celery_worker,
     start_live_server,
+    stop_process,
     wait_for,
 )
 from tests.reliability.conftest import STALE_SECONDS, is_sentence
@@ -117,12 +119,7 @@ def redis_url(db: int) -> str:
 
 
 def start_worker(site: LiveServer, name: str) -> subprocess.Popen:
-    log = (site.data_dir / f"{name}.log").open("a")
-    return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "unmask", "worker", "-Q", "detection",
-         "--pool", "solo", "--concurrency", "1", "-n", f"{name}@%h", "--loglevel", "INFO"],
-        env=site.env, cwd=REPO_ROOT / "platform", stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    return start_celery_worker(site, site.data_dir / f"{name}.log", name)
 
 
 @pytest.mark.services
@@ -159,12 +156,7 @@ def test_a_killed_celery_worker_leaves_no_job_stuck(tmp_path, detection_checkpoi
         assert after["status"] == "done", after["error"]
     finally:
         for worker in workers:
-            if worker.poll() is None:
-                worker.terminate()
-                try:
-                    worker.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    worker.kill()
+            stop_process(worker)
         site.stop()
 
 
