@@ -45,7 +45,8 @@ def write_model_card(card: ModelCard, cfg: TrainConfig, path: Path) -> None:
         "## Recipe (reproduce: `python manage.py train_detector`)",
         f"1. Frame stage: the first {cfg.frozen_blocks} MobileNetV2 blocks stay at ImageNet"
         f" weights; their outputs for {cfg.frame_views} augmented views of every training crop"
-        f" are cached; the other blocks and the frame head train {cfg.frame_epochs} epochs, AdamW"
+        f" are cached; the other blocks and the frame head train {cfg.frame_epochs} epochs (one"
+        " view per epoch, cycling, plus every view of the video-track crops), AdamW"
         f" lr {cfg.frame_lr} one-cycle, batch {cfg.frame_batch_size}, input {cfg.input_size} px;"
         f" augmentation: random crop/margin, flip, colour jitter, down/up-scaling, blur, noise,"
         f" JPEG q30–95; {cfg.sbi_fraction:.0%} of real crops turned into self-blended fakes.",

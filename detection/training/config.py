@@ -31,10 +31,12 @@ class TrainConfig:
     # self-blended fakes of them: DFDC alone makes clean studio faces look fake.
     video_crop_views: int = 4
     video_sbi_fraction: float = 0.5
-    video_repeat: int = 2  # how many times the video-crop cache is repeated per epoch
-    frozen_blocks: int = 14  # MobileNetV2 feature blocks kept at ImageNet weights (cached)
-    frame_views: int = 2  # augmented views of every training crop in the cache
-    frame_epochs: int = 8
+    video_repeat: int = 1  # how many times all video-crop views are read per epoch
+    # MobileNetV2 feature blocks kept at ImageNet weights (cached). 7 ends at 20x20x32: the
+    # blocks that see blending boundaries at 10x10 and finer stay trainable.
+    frozen_blocks: int = 7
+    frame_views: int = 3  # augmented views of every DFDC crop in the cache; one per epoch
+    frame_epochs: int = 12
     frame_batch_size: int = 128
     frame_lr: float = 1e-3
     weight_decay: float = 1e-4

@@ -1,10 +1,12 @@
 """Stage 1: fine-tune the top of the CNN and its frame head on labelled face crops.
 
 On a 2-core CPU a full fine-tune of MobileNetV2 is hours per epoch. The first
-`frozen_blocks` blocks keep their ImageNet weights; their outputs for `views` augmented
-views of every crop are computed once (inference only) and cached, and the remaining
-blocks plus the frame head are trained on that cache for several epochs. Each stage
-leaves files in the run folder, so a stopped run resumes where it was.
+`frozen_blocks` blocks keep their ImageNet weights; their outputs for `frame_views`
+augmented views of every crop are computed once (inference only) and cached, and the
+remaining blocks plus the frame head are trained on that cache. Each epoch reads one view
+of every DFDC crop, cycling through the views, so an augmentation comes back only after
+all views were used. Each stage leaves files in the run folder, so a stopped run resumes
+where it was.
 """
 
 import json
@@ -123,14 +125,21 @@ def train_frames(cfg: TrainConfig, run_dir: Path, device: torch.device) -> Path:
     x_vval, y_vval = cache_stem(
         stem, video_val, 1, run_dir / "stem-video-val.pt", cfg, "cache val videos"
     )
-    x_train = torch.cat([x_train, *[x_vid] * cfg.video_repeat])
-    y_train = torch.cat([y_train, *[y_vid] * cfg.video_repeat])
+    per_view = len(y_train) // cfg.frame_views
+
+    def epoch_data(epoch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        view = slice((epoch % cfg.frame_views) * per_view, (epoch % cfg.frame_views + 1) * per_view)
+        return (
+            torch.cat([x_train[view], *[x_vid] * cfg.video_repeat]),
+            torch.cat([y_train[view], *[y_vid] * cfg.video_repeat]),
+        )
+
     cache_minutes = (time.monotonic() - started) / 60
 
     model = model.to(device)
     params = list(top.parameters()) + list(model.frame_head.parameters())
     optimiser = torch.optim.AdamW(params, lr=cfg.frame_lr, weight_decay=cfg.weight_decay)
-    steps_per_epoch = len(y_train) // cfg.frame_batch_size
+    steps_per_epoch = (per_view + cfg.video_repeat * len(y_vid)) // cfg.frame_batch_size
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimiser, max_lr=cfg.frame_lr, total_steps=cfg.frame_epochs * steps_per_epoch,
         pct_start=0.1,
@@ -140,12 +149,13 @@ def train_frames(cfg: TrainConfig, run_dir: Path, device: torch.device) -> Path:
     for epoch in range(cfg.frame_epochs):
         top.train()
         model.frame_head.train()
-        order = torch.randperm(len(y_train), generator=generator)
+        x_epoch, y_epoch = epoch_data(epoch)
+        order = torch.randperm(len(y_epoch), generator=generator)
         losses = []
         bar = tqdm(range(steps_per_epoch), desc=f"frames epoch {epoch + 1}", mininterval=15)
         for step in bar:
             idx = order[step * cfg.frame_batch_size : (step + 1) * cfg.frame_batch_size]
-            x, y = x_train[idx].to(device).float(), y_train[idx].to(device).float()
+            x, y = x_epoch[idx].to(device).float(), y_epoch[idx].to(device).float()
             loss = nn.functional.binary_cross_entropy_with_logits(model.frame_logits(top(x)), y)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
