@@ -7,6 +7,7 @@ DATABASE_URL, REDIS_URL and STORAGE_*. PostgreSQL and Redis come from `make serv
 
 import hashlib
 import json
+import os
 import re
 import secrets
 import subprocess
@@ -270,3 +271,55 @@ def test_container_health_check_passes_against_the_running_site(production):
     env = {"ALLOWED_HOSTS": production.site.env["ALLOWED_HOSTS"]}
     assert subprocess.run([*check, port], env=env, timeout=30).returncode == 0
     assert subprocess.run([*check, str(free_port())], env=env, timeout=30).returncode == 1
+
+
+_SUBMIT_AT_ONCE = """
+import json, threading
+from django.contrib.auth import get_user_model
+from django.db import connection
+from unmask.analyses.services import TooManyActive, submit_analysis
+user = get_user_model().objects.create_user("racer", "racer@example.com", "x" * 20)
+start = threading.Barrier(8)
+outcomes = []
+def submit(n):
+    start.wait()
+    try:
+        submit_analysis(user, url=f"http://127.0.0.1:9/clip-{n}.mp4")
+        outcomes.append("queued")
+    except TooManyActive:
+        outcomes.append("refused")
+    finally:
+        connection.close()
+threads = [threading.Thread(target=submit, args=(n,)) for n in range(8)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+print("OUTCOMES=" + json.dumps(sorted(outcomes)))
+print("ROWS=%d" % user.analyses.count())
+"""
+
+
+def test_active_job_cap_holds_when_submissions_race_on_postgresql(database_url):
+    """Eight submissions in eight connections at once, cap 2: exactly two rows, six refusals."""
+    require(redis_is_up(), "Redis at 127.0.0.1:6379 (start it: make services)")
+    quiet_redis = "redis://127.0.0.1:6379/13"  # no worker reads it: the jobs stay queued
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "STORAGE_BUCKET"},
+        "PYTHONPATH": f"{REPO_ROOT}:{REPO_ROOT / 'platform'}",
+        "DJANGO_SETTINGS_MODULE": "unmask.settings",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": quiet_redis,
+        "FETCH_ALLOW_HOSTS": "127.0.0.1",
+        "ANALYSIS_MAX_ACTIVE_PER_USER": "2",
+    }
+    manage = [sys.executable, str(REPO_ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=env, check=True, timeout=120)
+    try:
+        ran = subprocess.run(
+            [*manage, "shell", "-c", _SUBMIT_AT_ONCE],
+            env=env, capture_output=True, text=True, timeout=120, check=True,
+        )  # fmt: skip
+    finally:
+        redis.Redis.from_url(quiet_redis).flushdb()
+    outcomes = json.loads(ran.stdout.split("OUTCOMES=", 1)[1].splitlines()[0])
+    assert outcomes == ["queued"] * 2 + ["refused"] * 6
+    assert "ROWS=2" in ran.stdout

@@ -6,6 +6,7 @@ from pathlib import PurePath
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.template.defaultfilters import filesizeformat
@@ -80,14 +81,14 @@ def _submit_upload(user: Any, upload: UploadedFile) -> Analysis:
         )
     content_hash = hash_file(upload)
     original = Analysis.objects.reusable(content_hash=content_hash)
-    if original is None:
-        _check_active_limit(user)
     analysis = Analysis(
         owner=user, source_name=name, source_size=upload.size, content_hash=content_hash
     )
     analysis.source.save(name, upload, save=False)
     try:
         with transaction.atomic():
+            if original is None:
+                _check_active_limit(user)
             analysis.save()
             if original is not None:
                 analysis.mark_done(original.result or {}, reused_from=original)
@@ -111,9 +112,9 @@ def _submit_url(user: Any, url: str) -> Analysis:
     except FetchError as exc:  # unsafe, malformed or unknown host
         raise SubmissionRefused(str(exc)) from exc
     original = Analysis.objects.reusable(url=url)
-    if original is None:
-        _check_active_limit(user)
     with transaction.atomic():
+        if original is None:
+            _check_active_limit(user)
         analysis = Analysis.objects.create(owner=user, source_url=url)
         if original is not None:
             Analysis.objects.filter(pk=analysis.pk).update(
@@ -127,8 +128,14 @@ def _submit_url(user: Any, url: str) -> Analysis:
 
 
 def _check_active_limit(user: Any) -> None:
+    """Call inside the submitting transaction. The owner's row is locked first, so two web
+    processes cannot both count below the limit and both create (PostgreSQL; SQLite
+    transactions here are IMMEDIATE, which serialises them anyway)."""
     limit = settings.ANALYSIS_MAX_ACTIVE_PER_USER
-    if limit and Analysis.objects.filter(owner=user).active().count() >= limit:
+    if not limit:
+        return
+    get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk").get()
+    if Analysis.objects.filter(owner=user).active().count() >= limit:
         raise TooManyActive(
             f"You already have {limit} checks in progress. "
             "Wait for one of them to finish, then try again."

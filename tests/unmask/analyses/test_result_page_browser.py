@@ -1,0 +1,108 @@
+"""The result page's script in a real browser: live progress turns into the evidence without a
+reload by hand, the timeline chart seeks the player, and the face carousel scrolls.
+
+Headless Debian Chromium (Playwright) against the live daphne server, which runs the real
+engine on a two-face clip made from ../shared real videos.
+"""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.live import LiveServer
+from tests.support import ffmpeg, real_video, require
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="module")
+def two_faces(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("result-page") / "two people.mp4"
+    ffmpeg(
+        "-t", "4", "-i", str(real_video("lp-d18.mp4")),
+        "-t", "4", "-i", str(real_video("vr-3.mp4")),
+        "-filter_complex",
+        "[0:v]scale=320:320,fps=25[a];[1:v]scale=320:320,fps=25[b];[a][b]hstack=shortest=1",
+        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-an", str(path),
+    )  # fmt: skip
+    return path
+
+
+@pytest.fixture
+def page(live_site: LiveServer) -> Iterator:
+    """A Chromium tab signed in as alice (her session cookie)."""
+    require(CHROMIUM.is_file(), f"{CHROMIUM} not found (apt install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            context = browser.new_context(viewport={"width": 1100, "height": 900})
+            context.add_cookies(
+                [{"name": "sessionid", "value": live_site.accounts["alice"]["sessionid"],
+                  "url": live_site.url}]
+            )  # fmt: skip
+            yield context.new_page()
+        finally:
+            browser.close()
+
+
+def test_result_page_follows_progress_then_the_chart_seeks_and_faces_scroll(
+    live_site: LiveServer, page, two_faces: Path
+):
+    with two_faces.open("rb") as handle:
+        created = requests.post(
+            f"{live_site.url}/api/v1/analyses/",
+            files={"file": (two_faces.name, handle, "video/mp4")},
+            headers=live_site.token_headers("alice"),
+            timeout=60,
+        )
+    assert created.status_code == 201, created.text
+    analysis_id = created.json()["id"]
+
+    # Opened while the job runs: the page follows it live and shows the evidence when done.
+    page.goto(f"{live_site.url}/analyses/{analysis_id}/")
+    page.wait_for_selector("#timeline", timeout=180_000)
+    detail = requests.get(
+        f"{live_site.url}/api/v1/analyses/{analysis_id}/",
+        headers=live_site.token_headers("alice"),
+        timeout=30,
+    ).json()
+    assert detail["status"] == "done", detail
+    assert len(detail["tracks"]) == 2
+
+    # The chart is drawn: its plot geometry is recorded and the canvas is not blank.
+    plot = page.eval_on_selector("#timeline", "c => JSON.parse(c.dataset.plot)")
+    drawn = page.eval_on_selector(
+        "#timeline",
+        """c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                  let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) n++; return n; }""",
+    )
+    assert drawn > 500
+
+    # A click on the chart seeks the player to the sampled frame nearest the click, paused.
+    page.wait_for_function("document.getElementById('player').readyState >= 1", timeout=30_000)
+    times = sorted({f["time_s"] for f in detail["per_frame"]})
+    target = times[len(times) * 2 // 3]
+    page.locator("#timeline").scroll_into_view_if_needed()
+    box = page.locator("#timeline").bounding_box()
+    x = plot["left"] + target / plot["tMax"] * plot["width"]
+    page.mouse.click(box["x"] + x, box["y"] + box["height"] / 2)
+    current = page.eval_on_selector("#player", "p => p.currentTime")
+    assert current == pytest.approx(target, abs=0.05)
+    assert page.eval_on_selector("#player", "p => p.paused")
+
+    # One card per face, each with its own score; on a narrow row the buttons scroll the faces.
+    faces = page.locator("#faces .face")
+    assert faces.count() == 2
+    assert all("% fake" in faces.nth(i).inner_text() for i in range(2))
+    page.eval_on_selector("#faces", "t => { t.style.flex = '0 0 130px'; }")
+    assert page.eval_on_selector("#faces", "t => t.scrollWidth > t.clientWidth")
+    page.click(".carousel-button.next")
+    page.wait_for_function("document.getElementById('faces').scrollLeft > 0", timeout=5_000)
+    page.click(".carousel-button.prev")
+    page.wait_for_function("document.getElementById('faces').scrollLeft === 0", timeout=5_000)
