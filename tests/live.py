@@ -72,6 +72,24 @@ class LiveServer:
         session.headers.update({"X-CSRFToken": csrf, "Referer": self.url + "/"})
         return session
 
+    def upload(
+        self,
+        video: Path,
+        name: str = "alice",
+        *,
+        filename: str | None = None,
+        content_type: str = "video/mp4",
+        timeout_s: float = 60,
+    ) -> requests.Response:
+        """POST a file to the analyses API with the user's token, as API clients do."""
+        with video.open("rb") as handle:
+            return requests.post(
+                f"{self.url}/api/v1/analyses/",
+                files={"file": (filename or video.name, handle, content_type)},
+                headers=self.token_headers(name),
+                timeout=timeout_s,
+            )
+
     def ws_session_headers(self, name: str) -> dict[str, str]:
         return {"Cookie": f"sessionid={self.accounts[name]['sessionid']}", "Origin": self.url}
 

@@ -15,29 +15,22 @@ from tests.reliability.conftest import UPLOAD_MAX_BYTES, is_sentence
 ENGINE_RUNS = ("rotated.mp4", "vfr.mkv", "av1.mp4", "hevc.mp4")
 
 
-def upload(site, name: str, content, user: str = "alice") -> requests.Response:
-    return requests.post(
-        f"{site.url}/api/v1/analyses/",
-        files={"file": (name, content, "application/octet-stream")},
-        headers=site.token_headers(user),
-        timeout=60,
-    )
-
-
 @pytest.fixture(scope="module")
 def outcomes(limits_site, corpus, face_clip) -> dict[str, dict]:
     """Upload every refused or doubtful file, a few real ones, then an ordinary clip last."""
     chosen = [c for c in corpus.values() if c.outcome != "result" or c.name in ENGINE_RUNS]
     ids: dict[str, str] = {}
     for case in chosen:
-        response = upload(limits_site, case.name, case.path.read_bytes())
+        response = limits_site.upload(
+            case.path, filename=case.name, content_type="application/octet-stream"
+        )
         if case.name == "empty.mp4":
             assert response.status_code == 400
             assert response.json()["detail"] == "This file is empty. Choose a video file."
             continue
         assert response.status_code == 201, (case.name, response.text)
         ids[case.name] = response.json()["id"]
-    last = upload(limits_site, "after-the-storm.mp4", face_clip.read_bytes())
+    last = limits_site.upload(face_clip, filename="after-the-storm.mp4")
     assert last.status_code in {200, 201}, last.text
     ids["after-the-storm.mp4"] = last.json()["id"]
     return {name: wait_for(limits_site, id_, timeout_s=300) for name, id_ in ids.items()}

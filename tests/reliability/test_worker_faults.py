@@ -28,12 +28,7 @@ RUNNING = {"fetching", "decoding", "detecting_faces", "scoring"}
 
 
 def submit(site: LiveServer, video: Path) -> str:
-    response = requests.post(
-        f"{site.url}/api/v1/analyses/",
-        files={"file": (video.name, video.read_bytes(), "video/mp4")},
-        headers=site.token_headers("alice"),
-        timeout=30,
-    )
+    response = site.upload(video)
     assert response.status_code == 201, response.text
     return response.json()["id"]
 

@@ -12,14 +12,7 @@ from tests.support import real_video
 
 @pytest.fixture(scope="module")
 def alices_analysis(live_site) -> str:
-    video = real_video("lp-d18.mp4")
-    with video.open("rb") as handle:
-        response = requests.post(
-            f"{live_site.url}/api/v1/analyses/",
-            files={"file": (video.name, handle, "video/mp4")},
-            headers=live_site.token_headers("alice"),
-            timeout=30,
-        )
+    response = live_site.upload(real_video("lp-d18.mp4"))
     assert response.status_code in {200, 201}, response.text
     return response.json()["id"]
 

@@ -5,6 +5,7 @@ Headless Debian Chromium (Playwright) against the live daphne server, which runs
 engine on a two-face clip made from ../shared real videos.
 """
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,19 +55,20 @@ def page(live_site: LiveServer) -> Iterator:
 def test_result_page_follows_progress_then_the_chart_seeks_and_faces_scroll(
     live_site: LiveServer, page, two_faces: Path
 ):
-    with two_faces.open("rb") as handle:
-        created = requests.post(
-            f"{live_site.url}/api/v1/analyses/",
-            files={"file": (two_faces.name, handle, "video/mp4")},
-            headers=live_site.token_headers("alice"),
-            timeout=60,
-        )
+    created = live_site.upload(two_faces)
     assert created.status_code == 201, created.text
     analysis_id = created.json()["id"]
 
-    # Opened while the job runs: the page follows it live and shows the evidence when done.
-    page.goto(f"{live_site.url}/analyses/{analysis_id}/")
+    # Opened while the job runs, the page is served with the live panel showing; its script
+    # follows the websocket and reloads itself into the evidence when the job is done.
+    loads = []
+    page.on("load", lambda _: loads.append(page.url))
+    first = page.goto(f"{live_site.url}/analyses/{analysis_id}/")
+    assert first is not None
+    live_panel = re.search(r'<section id="live"[^>]*>', first.text())
+    assert live_panel and "hidden" not in live_panel.group(0)
     page.wait_for_selector("#timeline", timeout=180_000)
+    assert len(loads) >= 2  # the script's own reload, not ours
     detail = requests.get(
         f"{live_site.url}/api/v1/analyses/{analysis_id}/",
         headers=live_site.token_headers("alice"),

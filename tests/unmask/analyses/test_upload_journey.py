@@ -2,7 +2,6 @@
 
 import json
 
-import requests
 from websockets.sync.client import connect
 
 from tests.live import wait_for
@@ -22,13 +21,7 @@ def watch(server, path: str, **headers) -> list[dict]:
 
 def test_upload_goes_through_the_stages_to_a_result(live_site):
     video = real_video("lp-d19.mp4")  # no other test uploads this one: it must really run
-    with video.open("rb") as handle:
-        response = requests.post(
-            f"{live_site.url}/api/v1/analyses/",
-            files={"file": (video.name, handle, "video/mp4")},
-            headers=live_site.token_headers("alice"),
-            timeout=30,
-        )
+    response = live_site.upload(video)
     assert response.status_code == 201, response.text
     created = response.json()
     assert created["status"] == "queued"
@@ -71,12 +64,12 @@ def test_upload_goes_through_the_stages_to_a_result(live_site):
 
 def test_the_same_file_twice_reuses_the_first_result_at_once(live_site):
     video = real_video("lp-d18.mp4")  # other tests may have checked it first: then 200 here too
-    first = _upload(live_site, video, "alice")
+    first = live_site.upload(video, "alice")
     assert first.status_code in {200, 201}
     first_done = wait_for(live_site, first.json()["id"])
     assert first_done["status"] == "done"
 
-    again = _upload(live_site, video, "bob")
+    again = live_site.upload(video, "bob")
     assert again.status_code == 200, again.text
     body = again.json()
     assert body["status"] == "done" and body["reused"] is True
@@ -86,13 +79,3 @@ def test_the_same_file_twice_reuses_the_first_result_at_once(live_site):
     # Its socket shows the finished state at once and closes.
     events = watch(live_site, f"/ws/analyses/{body['id']}/?token={live_site.token('bob')}")
     assert [e["status"] for e in events] == ["done"]
-
-
-def _upload(server, path, user):
-    with path.open("rb") as handle:
-        return requests.post(
-            f"{server.url}/api/v1/analyses/",
-            files={"file": (path.name, handle, "video/mp4")},
-            headers=server.token_headers(user),
-            timeout=30,
-        )
