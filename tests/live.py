@@ -12,13 +12,16 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import requests
 
-from tests.support import REPO_ROOT
+from tests.support import REPO_ROOT, require
 
 PASSWORD = "a long enough passphrase 42"
 USERS = {"alice": False, "bob": False, "sam": True}  # name -> is_staff
@@ -121,6 +124,33 @@ def start_celery_worker(server: LiveServer, log: Path, name: str) -> subprocess.
              "--hostname", f"{name}-{secrets.token_hex(3)}@%h"],
             env=server.env, cwd=REPO_ROOT, stdout=handle, stderr=subprocess.STDOUT,
         )  # fmt: skip
+
+
+POSTGRES_PORT = 5432  # PostgreSQL as `make services` starts it
+POSTGRES_ADMIN_URL = f"postgresql://unmask:unmask@127.0.0.1:{POSTGRES_PORT}/unmask"
+
+
+def postgres_url(database: str, port: int = POSTGRES_PORT) -> str:
+    return f"postgres://unmask:unmask@127.0.0.1:{port}/{database}"
+
+
+@contextmanager
+def fresh_postgres_database(prefix: str) -> Iterator[str]:
+    """The name of a new PostgreSQL database, dropped afterwards."""
+    try:
+        psycopg.connect(POSTGRES_ADMIN_URL, connect_timeout=3).close()
+        up = True
+    except psycopg.Error:
+        up = False
+    require(up, f"PostgreSQL at {POSTGRES_ADMIN_URL} (start it: make services)")
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield name
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def free_port() -> int:

@@ -1,8 +1,10 @@
-"""Redis (cache, channel layer, Celery broker) out of reach: answer 503 with a sentence.
+"""A service out of reach (Redis, the broker, the database): answer 503 with a sentence.
 
-Without this a lost Redis connection is an unhandled exception, i.e. a 500 and a traceback
-in the log for every request that touches it. The API answers `{"detail": OUTAGE_SENTENCE}`
-(DRF exception handler); site pages answer a plain 503 page (middleware).
+Without this a lost connection is an unhandled exception: a 500 with a traceback for every
+request that touches it, for a fault outside Unmask that passes by itself. The API answers
+`{"detail": OUTAGE_SENTENCE}` (DRF exception handler); site pages a plain 503 page
+(middleware: it sees what views raise, and the session and user are loaded lazily inside
+the view). Both log one warning line and send Retry-After.
 """
 
 import logging
@@ -11,6 +13,7 @@ from typing import Any
 
 import kombu.exceptions
 import redis.exceptions
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 
 logger = logging.getLogger(__name__)
@@ -21,17 +24,22 @@ OUTAGE_ERRORS: tuple[type[Exception], ...] = (
     redis.exceptions.TimeoutError,
     kombu.exceptions.OperationalError,
 )
+# What Django raises when the database cannot be reached, drops the connection or, on SQLite,
+# stays locked past its timeout. Kept apart: the throttles and the queue catch OUTAGE_ERRORS
+# only, because their own fallbacks (fail open, withdraw the job) are about Redis.
+DATABASE_ERRORS: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
+UNAVAILABLE_ERRORS = OUTAGE_ERRORS + DATABASE_ERRORS
 OUTAGE_SENTENCE = "Unmask cannot reach one of its services right now. Please try again in a minute."
 RETRY_AFTER_S = 30
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Any:
-    """DRF's handler, plus 503 with a sentence for an unreachable Redis or broker."""
+    """DRF's handler, plus 503 with a sentence for an unreachable Redis, broker or database."""
     # Imported here: rest_framework.views reads the throttle settings, which import this module.
     from rest_framework.response import Response
     from rest_framework.views import exception_handler
 
-    if isinstance(exc, OUTAGE_ERRORS):
+    if isinstance(exc, UNAVAILABLE_ERRORS):
         logger.warning("service unavailable during %s: %r", _where(context), exc)
         return Response(
             {"detail": OUTAGE_SENTENCE}, status=503, headers={"Retry-After": str(RETRY_AFTER_S)}
@@ -49,7 +57,7 @@ class OutageMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
-        if not isinstance(exc, OUTAGE_ERRORS):
+        if not isinstance(exc, UNAVAILABLE_ERRORS):
             return None
         logger.warning("service unavailable during %s %s: %r", request.method, request.path, exc)
         page = (

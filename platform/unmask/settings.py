@@ -56,7 +56,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "unmask.outage.OutageMiddleware",  # Redis out of reach: a 503 page, not a server error
+    # Redis or the database out of reach: a 503 page, not a server error. It sees what views
+    # raise, including the session and user lookups (lazy, so made inside the view).
+    "unmask.outage.OutageMiddleware",
 ]
 
 ROOT_URLCONF = "unmask.urls"
@@ -85,6 +87,8 @@ DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'unmask.sqlite3'}"),
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+        # A kept connection (CONN_MAX_AGE > 0) that died in an outage is replaced on reuse.
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -9,7 +9,6 @@ import hashlib
 import json
 import os
 import re
-import secrets
 import subprocess
 import sys
 import time
@@ -18,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
-import psycopg
 import pytest
 import redis
 import requests
@@ -28,6 +26,8 @@ from tests.live import (
     PASSWORD,
     LiveServer,
     free_port,
+    fresh_postgres_database,
+    postgres_url,
     start_celery_worker,
     start_live_server,
     stop_process,
@@ -37,7 +37,6 @@ from tests.support import REPO_ROOT, real_video, require
 
 pytestmark = pytest.mark.services
 
-POSTGRES_ADMIN_URL = "postgresql://unmask:unmask@127.0.0.1:5432/unmask"
 REDIS_DB = 14  # a database of its own, so other Redis tests never see these queues
 REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"
 BUCKET = "unmask-media"
@@ -62,14 +61,6 @@ class Production:
     worker_log: Path
 
 
-def postgres_is_up() -> bool:
-    try:
-        psycopg.connect(POSTGRES_ADMIN_URL, connect_timeout=3).close()
-    except psycopg.Error:
-        return False
-    return True
-
-
 def redis_is_up() -> bool:
     try:
         return bool(redis.Redis.from_url(REDIS_URL, socket_timeout=3).ping())
@@ -80,15 +71,8 @@ def redis_is_up() -> bool:
 @pytest.fixture(scope="module")
 def database_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this run, dropped afterwards."""
-    require(postgres_is_up(), f"PostgreSQL at {POSTGRES_ADMIN_URL} (start it: make services)")
-    name = f"unmask_deploy_{secrets.token_hex(4)}"
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgres://unmask:unmask@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_postgres_database("unmask_deploy") as name:
+        yield postgres_url(name)
 
 
 @pytest.fixture(scope="module")

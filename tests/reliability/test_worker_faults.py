@@ -3,9 +3,13 @@ bounded time, never left running — for the embedded thread runner and for Cele
 
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
@@ -13,9 +17,12 @@ import requests
 
 from tests.live import (
     PASSWORD,
+    POSTGRES_PORT,
     LiveServer,
     _wait_until_up,
     free_port,
+    fresh_postgres_database,
+    postgres_url,
     start_celery_worker,
     start_live_server,
     stop_process,
@@ -204,3 +211,123 @@ def test_redis_down_answers_503_with_a_sentence(tmp_path, detection_checkpoint, 
         assert "Traceback" not in site.log_tail(200)
     finally:
         site.stop()
+
+
+@pytest.fixture
+def postgres_database() -> Iterator[str]:
+    with fresh_postgres_database("unmask_outage") as name:
+        yield name
+
+
+class Forwarder:
+    """127.0.0.1:port -> target, byte for byte. cut() is the network going away: the listener
+    and every forwarded connection close; restore() listens on the same port again."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.port = 0
+        self._sockets: set[socket.socket] = set()
+        self._lock = threading.Lock()
+
+    def restore(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(16)
+        self.port = listener.getsockname()[1]
+        self._keep(listener)
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def cut(self) -> None:
+        with self._lock:
+            sockets, self._sockets = self._sockets, set()
+        for sock in sockets:
+            with suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked on it
+            sock.close()
+
+    def _keep(self, *sockets: socket.socket) -> None:
+        with self._lock:
+            self._sockets.update(sockets)
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # cut
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            upstream.settimeout(None)
+            self._keep(client, upstream)
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        with suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        for sock in (source, sink):
+            with suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+@pytest.mark.services
+def test_database_down_answers_503_and_recovers(tmp_path, detection_checkpoint, postgres_database):
+    """PostgreSQL behind a forwarder that is cut while the site runs: the API and a signed-in
+    page answer 503 with a sentence and Retry-After (no 500, no traceback, a warning in the
+    log), and once the forwarder is back the same call answers 200 without a restart."""
+    model, trained = detection_checkpoint
+    forwarder = Forwarder(("127.0.0.1", POSTGRES_PORT))
+    forwarder.restore()
+    (tmp_path / "site").mkdir()
+    site = None
+    try:
+        site = start_live_server(
+            tmp_path / "site",
+            model_path=model,
+            allow_untrained=not trained,
+            extra_env={
+                "DATABASE_URL": postgres_url(postgres_database, forwarder.port),
+                "ANALYSIS_THREAD_START": "false",  # only requests touch the database
+            },
+        )
+        api = f"{site.url}/api/v1/analyses/"
+        history = f"{site.url}/analyses/"
+        signed_in = requests.post(
+            f"{site.url}/api/v1/auth/token/",
+            json={"username": "alice", "password": PASSWORD},
+            timeout=30,
+        )
+        assert signed_in.status_code == 200, signed_in.text
+        token = {"Authorization": f"Token {signed_in.json()['token']}"}
+        assert requests.get(api, headers=token, timeout=30).status_code == 200
+        assert site.browser("alice").get(history, timeout=30).status_code == 200
+
+        forwarder.cut()
+        listed = requests.get(api, headers=token, timeout=30)
+        assert listed.status_code == 503, listed.text
+        assert is_sentence(listed.json()["detail"])
+        assert int(listed.headers["Retry-After"]) > 0
+        page = site.browser("alice").get(history, timeout=30, allow_redirects=False)
+        assert page.status_code == 503, page.text[:500]
+        assert listed.json()["detail"] in page.text
+        assert "Traceback" not in page.text
+        assert page.headers["Retry-After"]
+        log = site.log_tail(200)
+        assert "service unavailable during GET /api/v1/analyses/" in log
+        assert "service unavailable during GET /analyses/" in log
+        assert "Traceback" not in log
+
+        forwarder.restore()
+        again = requests.get(api, headers=token, timeout=30)
+        assert again.status_code == 200, again.text
+        assert site.browser("alice").get(history, timeout=30).status_code == 200
+    finally:
+        if site is not None:
+            site.stop()
+        forwarder.cut()
