@@ -82,12 +82,14 @@ class FrameDataset(Dataset):
         *,
         train: bool,
         sbi_fraction: float = 0.0,
+        varied_masks: bool = False,
         seed: int = 0,
         jpegs: Sequence[bytes] | None = None,
     ) -> None:
         self.items = list(items)
         self.size, self.mean, self.std = size, mean, std
         self.train, self.sbi_fraction, self.seed = train, sbi_fraction, seed
+        self.varied_masks = varied_masks
         self.epoch = 0
         # ~7 KB each: keep in RAM (given directly for crops that are not files).
         self._jpeg = list(jpegs) if jpegs is not None else [i.path.read_bytes() for i in self.items]
@@ -102,7 +104,8 @@ class FrameDataset(Dataset):
         if self.train:
             rng = random.Random(f"{self.seed}:{self.epoch}:{index}")
             if label == REAL and rng.random() < self.sbi_fraction:
-                img, label = self_blend(img, random_blend_params(rng)), FAKE
+                params = random_blend_params(rng, varied_masks=self.varied_masks)
+                img, label = self_blend(img, params), FAKE
             img = degrade(img, self.size, rng)
         else:
             img = img.resize((self.size, self.size), Image.BILINEAR)

@@ -8,6 +8,7 @@ import dataclasses
 import json
 import logging
 import tempfile
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -80,27 +81,22 @@ def _segments(duration: float, length: float) -> list[tuple[float, float]]:
     return [(i * length, min(duration, (i + 1) * length)) for i in range(count)]
 
 
-def evaluate_test(cfg: TrainConfig, checkpoint: Path, work_dir: Path) -> dict:
-    """Frame-level metrics on held-out DFDC identities; video-level on held-out videos."""
+def videos_vs_sbi(
+    cfg: TrainConfig, checkpoint: Path, names: Sequence[str], work_dir: Path, seed: int
+) -> dict:
+    """Video-level reports, CNN-LSTM and mean-pool baseline, of the whole engine on 3-s
+    segments of the named real videos and of self-blended fake videos made from them."""
     from detection.pipeline import DetectOptions, detect
     from detection.video import probe
 
-    model, card = load_checkpoint(checkpoint, "cpu")
-    splits = split_by_identity(read_crop_csv(Path(cfg.dfdc_csv)), cfg.seed)
-    test_frames = FrameDataset(splits["test"], cfg.input_size, cfg.mean, cfg.std, train=False)
-    logits, labels = frame_logits(model, test_frames, torch.device("cpu"))
-    probabilities = calibrate_logits(logits, card.frame_temperature, card.frame_bias)
-    frames_report = binary_report(labels, probabilities, card.threshold).to_dict()
-
+    _, card = load_checkpoint(checkpoint, "cpu")
     options = DetectOptions(model_path=checkpoint, device="cpu")
     video_labels, video_scores, baseline_scores, skipped = [], [], [], []
     with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
-        for offset, name in enumerate(cfg.test_videos):
+        for offset, name in enumerate(names):
             real = Path(cfg.real_videos) / name
             fakes = [
-                make_sbi_video(
-                    real, Path(tmp) / f"{real.stem}-sbi{k}.mp4", cfg.seed + 31 * offset + k
-                )
+                make_sbi_video(real, Path(tmp) / f"{real.stem}-sbi{k}.mp4", seed + 31 * offset + k)
                 for k in range(cfg.test_fakes_per_video)
             ]
             sources = [(real, 0)] + [(fake, 1) for fake in fakes]
@@ -114,12 +110,35 @@ def evaluate_test(cfg: TrainConfig, checkpoint: Path, work_dir: Path) -> dict:
                     video_labels.append(label)
                     video_scores.append(result["fake_probability"])
                     baseline_scores.append(mean_pool_score(result))
-    videos_report = binary_report(video_labels, video_scores, card.threshold).to_dict()
-    baseline_report = binary_report(video_labels, baseline_scores, card.threshold).to_dict()
+
+    def report(scores: list[float]) -> dict:
+        return binary_report(video_labels, scores, card.threshold).to_dict()
+
     return {
-        "test_dfdc_frames": frames_report,
-        "test_videos_vs_sbi": videos_report,
-        "test_videos_vs_sbi_mean_pool_baseline": baseline_report,
-        "test_videos_skipped": skipped,
-        "test_videos": list(cfg.test_videos),
+        "cnn_lstm": report(video_scores),
+        "mean_pool_baseline": report(baseline_scores),
+        "skipped": skipped,
+        "videos": list(names),
+    }
+
+
+def validate_videos(cfg: TrainConfig, checkpoint: Path, work_dir: Path) -> dict:
+    """The test's video protocol on the validation videos: chooses between runs, never test."""
+    return {"val_videos_vs_sbi": videos_vs_sbi(cfg, checkpoint, cfg.val_videos, work_dir, 7919)}
+
+
+def evaluate_test(cfg: TrainConfig, checkpoint: Path, work_dir: Path) -> dict:
+    """Frame-level metrics on held-out DFDC identities; video-level on held-out videos."""
+    model, card = load_checkpoint(checkpoint, "cpu")
+    splits = split_by_identity(read_crop_csv(Path(cfg.dfdc_csv)), cfg.seed)
+    test_frames = FrameDataset(splits["test"], cfg.input_size, cfg.mean, cfg.std, train=False)
+    logits, labels = frame_logits(model, test_frames, torch.device("cpu"))
+    probabilities = calibrate_logits(logits, card.frame_temperature, card.frame_bias)
+    videos = videos_vs_sbi(cfg, checkpoint, cfg.test_videos, work_dir, cfg.seed)
+    return {
+        "test_dfdc_frames": binary_report(labels, probabilities, card.threshold).to_dict(),
+        "test_videos_vs_sbi": videos["cnn_lstm"],
+        "test_videos_vs_sbi_mean_pool_baseline": videos["mean_pool_baseline"],
+        "test_videos_skipped": videos["skipped"],
+        "test_videos": videos["videos"],
     }

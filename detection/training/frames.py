@@ -100,7 +100,8 @@ def train_frames(cfg: TrainConfig, run_dir: Path, device: torch.device) -> Path:
         splits = {name: items[: cfg.max_crops_per_split] for name, items in splits.items()}
     train_set = FrameDataset(
         splits["train"], cfg.input_size, cfg.mean, cfg.std,
-        train=True, sbi_fraction=cfg.sbi_fraction, seed=cfg.seed,
+        train=True, sbi_fraction=cfg.sbi_fraction, varied_masks=cfg.sbi_varied_masks,
+        seed=cfg.seed,
     )  # fmt: skip
     val_set = FrameDataset(splits["val"], cfg.input_size, cfg.mean, cfg.std, train=False)
     model = build_model(cfg)
@@ -111,7 +112,12 @@ def train_frames(cfg: TrainConfig, run_dir: Path, device: torch.device) -> Path:
     x_val, y_val = cache_stem(stem, val_set, 1, run_dir / "stem-val.pt", cfg, "cache val")
     tracks = run_dir / "tracks"
     video_train = track_crop_dataset(
-        cfg, training_videos(cfg), tracks, sbi_fraction=cfg.video_sbi_fraction, seed=cfg.seed
+        cfg,
+        training_videos(cfg),
+        tracks,
+        sbi_fraction=cfg.video_sbi_fraction,
+        seed=cfg.seed,
+        varied_masks=cfg.sbi_varied_masks,
     )
     x_vid, y_vid = cache_stem(
         stem,

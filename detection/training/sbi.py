@@ -3,16 +3,22 @@
 The inner face is replaced by a colour- and geometry-jittered copy of itself inside a soft,
 deformed face mask. The result carries the blending boundary and the colour/scale mismatch
 that every face swap leaves, without the identity change, so a detector learns the
-artefact rather than a dataset's faces. The mask is an ellipse placed where the face sits
-in an Unmask crop (box + margin, centred); the same BlendParams applied to every crop of a
-track give a temporally consistent fake sequence.
+artefact rather than a dataset's faces. The mask sits where the face sits in an Unmask crop
+(box + margin, centred): an ellipse or, for training with `varied_masks`, also a deformed
+face outline or a smaller inner-face region, as the paper's landmark hulls and elastic
+deformation give, so no single boundary shape becomes the cue. The same BlendParams applied
+to every crop of a track give a temporally consistent fake sequence.
 """
 
+import dataclasses
+import math
 import random
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageEnhance, ImageFilter
+from PIL import Image, ImageDraw, ImageEnhance, ImageFilter
+
+OUTLINE_VERTICES = 12
 
 
 @dataclass(frozen=True)
@@ -29,10 +35,14 @@ class BlendParams:
     rgb_shift: tuple[float, float, float]
     sharpen: bool
     blur: float  # blur radius of the copy (0: none)
+    wobble: tuple[float, ...] = ()  # radial factors of an outline's vertices; (): the ellipse
 
 
-def random_blend_params(rng: random.Random) -> BlendParams:
-    return BlendParams(
+def random_blend_params(rng: random.Random, *, varied_masks: bool = False) -> BlendParams:
+    """Random blend parameters. With varied_masks two masks in three are deformed outlines,
+    half of them shrunk to the inner face; without it the draws are the ellipse recipe's
+    exactly, so validation and test fakes stay the same from run to run."""
+    params = BlendParams(
         centre=(rng.uniform(0.46, 0.54), rng.uniform(0.48, 0.58)),
         axes=(rng.uniform(0.26, 0.40), rng.uniform(0.32, 0.46)),
         mask_blur=rng.uniform(0.01, 0.06),
@@ -45,6 +55,15 @@ def random_blend_params(rng: random.Random) -> BlendParams:
         rgb_shift=(rng.uniform(-12, 12), rng.uniform(-12, 12), rng.uniform(-12, 12)),
         sharpen=rng.random() < 0.3,
         blur=rng.choice([0.0, 0.0, rng.uniform(0.4, 1.2)]),
+    )
+    if not varied_masks or rng.random() < 1 / 3:
+        return params
+    shrink = rng.uniform(0.6, 0.85) if rng.random() < 0.5 else 1.0
+    return dataclasses.replace(
+        params,
+        centre=(params.centre[0], params.centre[1] + (1 - shrink) * 0.1),  # eyes to mouth
+        axes=(params.axes[0] * shrink, params.axes[1] * shrink),
+        wobble=tuple(rng.uniform(0.8, 1.15) for _ in range(OUTLINE_VERTICES)),
     )
 
 
@@ -67,12 +86,29 @@ def _jittered_copy(img: Image.Image, p: BlendParams) -> np.ndarray:
     return np.clip(array, 0, 255)
 
 
-def face_mask(size: tuple[int, int], p: BlendParams) -> np.ndarray:
-    """A soft elliptical mask in [0, 1] of shape (height, width)."""
+def _hard_mask(size: tuple[int, int], p: BlendParams) -> Image.Image:
     w, h = size
+    if p.wobble:
+        step = 2 * math.pi / len(p.wobble)
+        outline = [
+            (
+                (p.centre[0] + p.axes[0] * r * math.cos(k * step)) * w,
+                (p.centre[1] + p.axes[1] * r * math.sin(k * step)) * h,
+            )
+            for k, r in enumerate(p.wobble)
+        ]
+        hard = Image.new("L", size, 0)
+        ImageDraw.Draw(hard).polygon(outline, fill=255)
+        return hard
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
     inside = ((xs / w - p.centre[0]) / p.axes[0]) ** 2 + ((ys / h - p.centre[1]) / p.axes[1]) ** 2
-    hard = Image.fromarray(((inside <= 1.0) * 255).astype(np.uint8))
+    return Image.fromarray(((inside <= 1.0) * 255).astype(np.uint8))
+
+
+def face_mask(size: tuple[int, int], p: BlendParams) -> np.ndarray:
+    """A soft mask in [0, 1] of shape (height, width): an ellipse or a deformed outline."""
+    w, _ = size
+    hard = _hard_mask(size, p)
     soft = hard.filter(ImageFilter.GaussianBlur(max(0.5, p.mask_blur * w)))
     return np.asarray(soft, dtype=np.float32) / 255.0 * p.ratio
 

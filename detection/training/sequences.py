@@ -70,7 +70,13 @@ def training_videos(cfg: TrainConfig) -> list[str]:
 
 
 def track_crop_dataset(
-    cfg: TrainConfig, names: Sequence[str], cache_dir: Path, *, sbi_fraction: float, seed: int
+    cfg: TrainConfig,
+    names: Sequence[str],
+    cache_dir: Path,
+    *,
+    sbi_fraction: float,
+    seed: int,
+    varied_masks: bool = False,
 ) -> FrameDataset:
     """Every face-track crop of the named videos as a real item (some become self-blended)."""
     items, jpegs = [], []
@@ -83,7 +89,7 @@ def track_crop_dataset(
                 items.append(CropItem(Path(f"{name}#{number}"), REAL, name))
     return FrameDataset(
         items, cfg.input_size, cfg.mean, cfg.std,
-        train=True, sbi_fraction=sbi_fraction, seed=seed, jpegs=jpegs,
+        train=True, sbi_fraction=sbi_fraction, varied_masks=varied_masks, seed=seed, jpegs=jpegs,
     )  # fmt: skip
 
 
@@ -96,10 +102,16 @@ class Clip:
     seed: int
     blend: bool  # apply one self-blend to every frame (a synthesised fake)
     jitter: bool  # per-frame crop jitter (still crops made into pseudo-sequences)
+    varied_masks: bool = False  # the blend's mask may be a deformed outline (training only)
 
 
 def video_clips(
-    tracks: Sequence[np.ndarray], cfg: TrainConfig, count: int, seed: int
+    tracks: Sequence[np.ndarray],
+    cfg: TrainConfig,
+    count: int,
+    seed: int,
+    *,
+    varied_masks: bool = False,
 ) -> list[Clip]:
     """`count` real windows of clip_length frames and the same windows self-blended."""
     rng = random.Random(seed)
@@ -111,7 +123,7 @@ def video_clips(
         start = rng.randint(0, len(track) - length)
         images = tuple(Image.fromarray(f) for f in track[start : start + length])
         clips.append(Clip(images, REAL, seed * 10007 + 2 * number, blend=False, jitter=False))
-        clips.append(Clip(images, FAKE, seed * 10007 + 2 * number + 1, blend=True, jitter=False))
+        clips.append(Clip(images, FAKE, seed * 10007 + 2 * number + 1, True, False, varied_masks))
     return clips
 
 
@@ -132,7 +144,11 @@ def crop_clips(items: Sequence[CropItem], cfg: TrainConfig, count: int, seed: in
 
 
 def render_clip(clip: Clip, cfg: TrainConfig, *, augment: bool) -> list[Image.Image]:
-    params = random_blend_params(random.Random(clip.seed)) if clip.blend else None
+    params = (
+        random_blend_params(random.Random(clip.seed), varied_masks=clip.varied_masks)
+        if clip.blend
+        else None
+    )
     frames = []
     for t, image in enumerate(clip.images):
         img = self_blend(image, params) if params else image

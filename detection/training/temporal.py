@@ -24,13 +24,15 @@ from detection.training.sequences import (
 log = logging.getLogger(__name__)
 
 
-def _video_set(cfg: TrainConfig, names, run_dir: Path, clips: int, seed: int):
+def _video_set(
+    cfg: TrainConfig, names, run_dir: Path, clips: int, seed: int, varied_masks: bool = False
+):
     result = []
     for offset, name in enumerate(names):
         tracks = cached_track_crops(cfg, Path(cfg.real_videos) / name, run_dir / "tracks")
         if not tracks:
             log.warning("%s: no face track long enough, left out", name)
-        result += video_clips(tracks, cfg, clips, seed + offset)
+        result += video_clips(tracks, cfg, clips, seed + offset, varied_masks=varied_masks)
     return result
 
 
@@ -41,7 +43,9 @@ def encoded_sets(cfg: TrainConfig, model: CnnLstm, run_dir: Path) -> dict[str, t
         return torch.load(cache, weights_only=True)
     train_videos = training_videos(cfg)
     splits = split_by_identity(read_crop_csv(Path(cfg.dfdc_csv)), cfg.seed)
-    train_clips = _video_set(cfg, train_videos, run_dir, cfg.clips_per_video, cfg.seed)
+    train_clips = _video_set(
+        cfg, train_videos, run_dir, cfg.clips_per_video, cfg.seed, cfg.sbi_varied_masks
+    )
     train_crops = crop_clips(splits["train"], cfg, cfg.crop_sequences, cfg.seed)
     val_clips = _video_set(cfg, cfg.val_videos, run_dir, cfg.clips_per_video // 2, cfg.seed + 99)
     val_crops = crop_clips(splits["val"], cfg, cfg.crop_sequences // 3, cfg.seed + 99)

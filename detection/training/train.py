@@ -1,7 +1,8 @@
 """`python -m detection.training.train`: the whole recipe, stage by stage, resumable.
 
-frames → temporal → calibrate (writes the checkpoint) → evaluate (test metrics into the
-card and MODEL_CARD.md). Each stage leaves its result in --run-dir, so a stopped run picks
+frames → temporal → calibrate (writes the checkpoint) → validate (the test's video protocol
+on the validation videos, to compare runs) → evaluate (test metrics into the card and
+MODEL_CARD.md). Each stage leaves its result in --run-dir, so a stopped run picks
 up where it was.
 """
 
@@ -17,15 +18,23 @@ import torch
 from detection.models import load_checkpoint, save_checkpoint
 from detection.training.card_text import write_model_card
 from detection.training.config import REPO_ROOT, TrainConfig
-from detection.training.finalize import calibrate, evaluate_test
+from detection.training.finalize import calibrate, evaluate_test, validate_videos
 from detection.training.frames import train_frames
 from detection.training.temporal import train_temporal
 
-STAGES = ("frames", "temporal", "calibrate", "evaluate")
+STAGES = ("frames", "temporal", "calibrate", "validate", "evaluate")
+TRAINING_STAGES = ("frames", "temporal", "calibrate")  # the card's training time
 DEFAULT_OUTPUT = REPO_ROOT / "detection" / "weights" / "unmask-default.pt"
 
 
-def run(cfg: TrainConfig, run_dir: Path, output: Path, stages: tuple[str, ...], device) -> None:
+def run(
+    cfg: TrainConfig,
+    run_dir: Path,
+    output: Path,
+    stages: tuple[str, ...],
+    device,
+    notes: Path | None = None,
+) -> None:
     log = logging.getLogger(__name__)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
@@ -40,11 +49,19 @@ def run(cfg: TrainConfig, run_dir: Path, output: Path, stages: tuple[str, ...], 
             train_temporal(cfg, run_dir, frames_path)
         elif stage == "calibrate":
             calibrate(cfg, run_dir, run_dir / "temporal-best.pt", output)
+        elif stage == "validate":
+            model, card = load_checkpoint(output, "cpu")
+            metrics = {**card.metrics, **validate_videos(cfg, output, run_dir)}
+            save_checkpoint(model, dataclasses.replace(card, metrics=metrics), output)
         elif stage == "evaluate":
             model, card = load_checkpoint(output, "cpu")
             metrics = {**card.metrics, **evaluate_test(cfg, output, run_dir)}
-            metrics["training_minutes"] = {k: round(v / 60, 1) for k, v in timings.items()}
-            card = dataclasses.replace(card, metrics=metrics)
+            metrics["training_minutes"] = {
+                k: round(v / 60, 1) for k, v in timings.items() if k in TRAINING_STAGES
+            }
+            card = dataclasses.replace(
+                card, metrics=metrics, notes=notes.read_text().strip() if notes else card.notes
+            )
             save_checkpoint(model, card, output)
             write_model_card(card, cfg, output.with_name("MODEL_CARD.md"))
         timings[stage] = timings.get(stage, 0.0) + time.monotonic() - started
@@ -59,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     parser.add_argument("--stage", choices=(*STAGES, "all"), default="all")
     parser.add_argument("--device", default="auto")
+    parser.add_argument(
+        "--notes", type=Path, help="text file: the card's Provenance section (evaluate stage)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     cfg = TrainConfig.load(args.config)
@@ -68,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
     stages = STAGES if args.stage == "all" else (args.stage,)
-    run(cfg, args.run_dir, args.output, stages, device)
+    run(cfg, args.run_dir, args.output, stages, device, args.notes)
     return 0
 
 

@@ -14,12 +14,12 @@ class Command(BaseCommand):
         parser.add_argument("--output", help="checkpoint path (default: the shipped model)")
         parser.add_argument("--stage", choices=(*STAGES, "all"), default="all")
         parser.add_argument("--device", default="auto")
+        parser.add_argument("--notes", help="text file: the card's Provenance section")
 
     def handle(self, *args, **options):
         argv = ["--run-dir", options["run_dir"], "--stage", options["stage"]]
         argv += ["--device", options["device"]]
-        if options["config"]:
-            argv += ["--config", options["config"]]
-        if options["output"]:
-            argv += ["--output", options["output"]]
+        for name in ("config", "output", "notes"):
+            if options[name]:
+                argv += [f"--{name}", options[name]]
         main(argv)

@@ -1,3 +1,4 @@
+import dataclasses
 import random
 from collections import Counter
 
@@ -37,3 +38,37 @@ def test_self_blend_changes_the_face_and_leaves_the_border():
     assert np.abs(blended - original)[inside].mean() > 5
     assert np.abs(blended - original)[outside].max() <= 1
     assert np.array_equal(np.asarray(self_blend(img, params)), blended.astype(np.uint8))
+
+
+def test_varied_masks_only_add_draws_so_evaluation_fakes_stay_the_same():
+    shapes = Counter()
+    for seed in range(60):
+        plain = random_blend_params(random.Random(seed))
+        varied = random_blend_params(random.Random(seed), varied_masks=True)
+        assert plain.wobble == ()
+        # Everything but the mask's shape comes from the same draws as the ellipse recipe.
+        assert dataclasses.replace(varied, centre=plain.centre, axes=plain.axes, wobble=()) == plain
+        if not varied.wobble:
+            shapes["ellipse"] += 1
+            assert varied == plain
+        elif varied.axes[0] < plain.axes[0]:
+            shapes["inner"] += 1
+            assert varied.centre[1] > plain.centre[1]
+        else:
+            shapes["outline"] += 1
+    assert all(shapes[name] >= 10 for name in ("ellipse", "outline", "inner")), shapes
+
+
+def test_deformed_outline_mask_differs_from_the_ellipse_and_keeps_the_border():
+    rng = np.random.default_rng(1)
+    img = Image.fromarray(rng.integers(0, 255, (160, 160, 3), dtype=np.uint8))
+    drawn = (random_blend_params(random.Random(s), varied_masks=True) for s in range(100))
+    params = next(p for p in drawn if p.wobble)
+    outline = face_mask(img.size, params)
+    ellipse = face_mask(img.size, dataclasses.replace(params, wobble=()))
+    assert outline.min() >= 0.0 and outline.max() <= params.ratio + 1e-6
+    assert np.abs(outline - ellipse).mean() > 0.01
+    assert outline[0].max() < 1e-3 and max(outline[-1, 0], outline[-1, -1]) < 1e-3  # top, corners
+    blended = np.asarray(self_blend(img, params)).astype(int)
+    outside = outline < 1e-3
+    assert np.abs(blended - np.asarray(img).astype(int))[outside].max() <= 1

@@ -1,0 +1,52 @@
+import json
+import shutil
+
+import torch
+
+from detection.models import load_checkpoint
+from detection.training.config import TrainConfig
+from detection.training.train import DEFAULT_OUTPUT, run
+from tests.support import DFDC_FACES, real_video, require
+
+
+def test_validate_and_evaluate_stages_measure_videos_and_write_the_card(tmp_path):
+    """The last two stages on a copy of the shipped model: one short video, a few crops."""
+    require(DEFAULT_OUTPUT.is_file(), f"{DEFAULT_OUTPUT} has not been trained yet")
+    faces = DFDC_FACES / "labels.csv"
+    require(faces.is_file(), f"{faces} not found (../shared/data is read at run time)")
+    rows = faces.read_text().splitlines()[1:201]  # 100 identities, so each split has some
+    csv_path = tmp_path / "crops.csv"
+    csv_path.write_text(
+        "file,label,identity\n"
+        + "\n".join(
+            f"{DFDC_FACES / f},{label},{ident}" for f, label, ident in (r.split(",") for r in rows)
+        )
+    )
+    video = real_video("vr-1.mp4")
+    cfg = TrainConfig(
+        dfdc_csv=str(csv_path), real_videos=str(video.parent),
+        val_videos=(video.name,), test_videos=(video.name,), test_fakes_per_video=1,
+    )  # fmt: skip
+    output = tmp_path / "model.pt"
+    shutil.copy(DEFAULT_OUTPUT, output)
+    (tmp_path / "timings.json").write_text(json.dumps({"frames": 600.0, "calibrate": 30.0}))
+    notes = tmp_path / "provenance.md"
+    notes.write_text("Run 99 of the recipe, measured once.\n")
+
+    run(cfg, tmp_path, output, ("validate", "evaluate"), torch.device("cpu"), notes)
+
+    _, card = load_checkpoint(output)
+    validation = card.metrics["val_videos_vs_sbi"]
+    assert validation["videos"] == [video.name]
+    for report in (validation["cnn_lstm"], validation["mean_pool_baseline"]):
+        confusion = report["confusion"]  # real segments against a blended fake of the video
+        assert confusion["tp"] + confusion["fn"] >= 1 and confusion["tn"] + confusion["fp"] >= 1
+        assert report["count"] == sum(confusion.values())
+    assert card.metrics["test_videos_vs_sbi"]["count"] == validation["cnn_lstm"]["count"]
+    assert 0 < card.metrics["test_dfdc_frames"]["count"] < 60  # the test identities only
+    assert card.metrics["training_minutes"] == {"frames": 10.0, "calibrate": 0.5}
+    assert card.notes == "Run 99 of the recipe, measured once."
+    text = (tmp_path / "MODEL_CARD.md").read_text()
+    assert "## Provenance\nRun 99 of the recipe" in text
+    assert f"validation videos ({video.name}) against self-blended fakes" in text
+    assert "not a test" in text
