@@ -26,6 +26,7 @@ from detection.training.temporal import concat_sequences, encoded_sets, sequence
 
 log = logging.getLogger(__name__)
 UNCERTAIN_BAND = (0.35, 0.65)
+VALIDATION_FAKES_SEED = 7919  # self-blended fakes of the validation videos, apart from the test's
 TRAINING_DATA = (
     "DFDC face crops (Deepfake Detection Challenge training set, Facebook AI; licensed for "
     "research on deepfake detection) split by identity 80/10/10; self-blended fakes of their "
@@ -124,7 +125,11 @@ def videos_vs_sbi(
 
 def validate_videos(cfg: TrainConfig, checkpoint: Path, work_dir: Path) -> dict:
     """The test's video protocol on the validation videos: chooses between runs, never test."""
-    return {"val_videos_vs_sbi": videos_vs_sbi(cfg, checkpoint, cfg.val_videos, work_dir, 7919)}
+    return {
+        "val_videos_vs_sbi": videos_vs_sbi(
+            cfg, checkpoint, cfg.val_videos, work_dir, VALIDATION_FAKES_SEED
+        )
+    }
 
 
 def evaluate_test(cfg: TrainConfig, checkpoint: Path, work_dir: Path) -> dict:
