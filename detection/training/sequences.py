@@ -123,7 +123,10 @@ def video_clips(
         start = rng.randint(0, len(track) - length)
         images = tuple(Image.fromarray(f) for f in track[start : start + length])
         clips.append(Clip(images, REAL, seed * 10007 + 2 * number, blend=False, jitter=False))
-        clips.append(Clip(images, FAKE, seed * 10007 + 2 * number + 1, True, False, varied_masks))
+        fake_seed = seed * 10007 + 2 * number + 1
+        clips.append(
+            Clip(images, FAKE, fake_seed, blend=True, jitter=False, varied_masks=varied_masks)
+        )
     return clips
 
 

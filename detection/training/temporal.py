@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 def _video_set(
-    cfg: TrainConfig, names, run_dir: Path, clips: int, seed: int, varied_masks: bool = False
+    cfg: TrainConfig, names, run_dir: Path, clips: int, seed: int, *, varied_masks: bool = False
 ):
     result = []
     for offset, name in enumerate(names):
@@ -44,7 +44,7 @@ def encoded_sets(cfg: TrainConfig, model: CnnLstm, run_dir: Path) -> dict[str, t
     train_videos = training_videos(cfg)
     splits = split_by_identity(read_crop_csv(Path(cfg.dfdc_csv)), cfg.seed)
     train_clips = _video_set(
-        cfg, train_videos, run_dir, cfg.clips_per_video, cfg.seed, cfg.sbi_varied_masks
+        cfg, train_videos, run_dir, cfg.clips_per_video, cfg.seed, varied_masks=cfg.sbi_varied_masks
     )
     train_crops = crop_clips(splits["train"], cfg, cfg.crop_sequences, cfg.seed)
     val_clips = _video_set(cfg, cfg.val_videos, run_dir, cfg.clips_per_video // 2, cfg.seed + 99)

@@ -19,16 +19,16 @@ from django.http import HttpRequest, HttpResponse
 logger = logging.getLogger(__name__)
 
 # What redis-py and kombu raise when the server cannot be reached or stops answering.
-OUTAGE_ERRORS: tuple[type[Exception], ...] = (
+REDIS_ERRORS: tuple[type[Exception], ...] = (
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
     kombu.exceptions.OperationalError,
 )
 # What Django raises when the database cannot be reached, drops the connection or, on SQLite,
-# stays locked past its timeout. Kept apart: the throttles and the queue catch OUTAGE_ERRORS
+# stays locked past its timeout. Kept apart: the throttles and the queue catch REDIS_ERRORS
 # only, because their own fallbacks (fail open, withdraw the job) are about Redis.
 DATABASE_ERRORS: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
-UNAVAILABLE_ERRORS = OUTAGE_ERRORS + DATABASE_ERRORS
+UNAVAILABLE_ERRORS = REDIS_ERRORS + DATABASE_ERRORS
 OUTAGE_SENTENCE = "Unmask cannot reach one of its services right now. Please try again in a minute."
 RETRY_AFTER_S = 30
 

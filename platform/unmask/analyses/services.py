@@ -147,11 +147,11 @@ def _enqueue_or_withdraw(analysis: Analysis) -> None:
     the row is deleted, so nothing waits unseen; should even the delete fail, the row stays
     queued and the worker's sweep sends it later (detection.jobs.resend_queued)."""
     from detection import jobs
-    from unmask.outage import OUTAGE_ERRORS, OUTAGE_SENTENCE
+    from unmask.outage import OUTAGE_SENTENCE, REDIS_ERRORS
 
     try:
         jobs.enqueue(analysis.id)
-    except OUTAGE_ERRORS as exc:
+    except REDIS_ERRORS as exc:
         logger.warning("could not queue analysis %s, withdrawn: %r", analysis.id, exc)
         try:
             Analysis.objects.filter(pk=analysis.pk, status=Status.QUEUED).delete()

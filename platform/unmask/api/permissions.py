@@ -12,7 +12,7 @@ from typing import Any
 
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
-from unmask.outage import OUTAGE_ERRORS
+from unmask.outage import REDIS_ERRORS
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ class FailOpen:
     def allow_request(self, request: Any, view: Any) -> bool:
         try:
             return super().allow_request(request, view)  # type: ignore[misc]
-        except OUTAGE_ERRORS as exc:
+        except REDIS_ERRORS as exc:
             logger.warning("throttle %s skipped, its cache is unreachable: %r", self.scope, exc)
             return True
 
