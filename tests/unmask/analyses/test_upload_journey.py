@@ -6,6 +6,7 @@ from websockets.sync.client import connect
 
 from tests.live import wait_for
 from tests.support import real_video
+from unmask.analyses.models import ACTIVE
 
 LIFECYCLE = ["queued", "fetching", "decoding", "detecting_faces", "scoring", "done"]
 
@@ -24,7 +25,8 @@ def test_upload_goes_through_the_stages_to_a_result(live_site):
     response = live_site.upload(video)
     assert response.status_code == 201, response.text
     created = response.json()
-    assert created["status"] == "queued"
+    # The reply reads the row after the commit: a fast worker may already have taken it.
+    assert created["status"] in ACTIVE, created
     assert created["ws_url"].startswith("ws://127.0.0.1:")
     assert created["result_url"].endswith(f"/analyses/{created['id']}/")
 
