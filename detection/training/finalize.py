@@ -87,10 +87,10 @@ def videos_vs_sbi(
 ) -> dict:
     """Video-level reports, CNN-LSTM and mean-pool baseline, of the whole engine on 3-s
     segments of the named real videos and of self-blended fake videos made from them."""
-    from detection.pipeline import DetectOptions, detect
+    from detection.pipeline import DetectOptions, detect, load_model
     from detection.video import probe
 
-    _, card = load_checkpoint(checkpoint, "cpu")
+    card = load_model(checkpoint).card  # the copy every detect() call below reuses
     options = DetectOptions(model_path=checkpoint, device="cpu")
     video_labels, video_scores, baseline_scores, skipped = [], [], [], []
     with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
@@ -134,6 +134,7 @@ def validate_videos(cfg: TrainConfig, checkpoint: Path, work_dir: Path) -> dict:
 
 def evaluate_test(cfg: TrainConfig, checkpoint: Path, work_dir: Path) -> dict:
     """Frame-level metrics on held-out DFDC identities; video-level on held-out videos."""
+    # Its own copy, not detect()'s cached one: load_model drops torch to the engine's threads.
     model, card = load_checkpoint(checkpoint, "cpu")
     splits = split_by_identity(read_crop_csv(Path(cfg.dfdc_csv)), cfg.seed)
     test_frames = FrameDataset(splits["test"], cfg.input_size, cfg.mean, cfg.std, train=False)

@@ -5,6 +5,7 @@ import torch
 
 from detection.models import load_checkpoint
 from detection.training.config import TrainConfig
+from detection.training.data import read_crop_csv, split_by_identity
 from detection.training.train import DEFAULT_OUTPUT, run
 from tests.support import DFDC_FACES, real_video, require
 
@@ -43,7 +44,8 @@ def test_validate_and_evaluate_stages_measure_videos_and_write_the_card(tmp_path
         assert confusion["tp"] + confusion["fn"] >= 1 and confusion["tn"] + confusion["fp"] >= 1
         assert report["count"] == sum(confusion.values())
     assert card.metrics["test_videos_vs_sbi"]["count"] == validation["cnn_lstm"]["count"]
-    assert 0 < card.metrics["test_dfdc_frames"]["count"] < 60  # the test identities only
+    test_split = split_by_identity(read_crop_csv(csv_path), cfg.seed)["test"]
+    assert 0 < card.metrics["test_dfdc_frames"]["count"] == len(test_split)  # test split only
     assert card.metrics["training_minutes"] == {"frames": 10.0, "calibrate": 0.5}
     assert card.notes == "Run 99 of the recipe, measured once."
     text = (tmp_path / "MODEL_CARD.md").read_text()
