@@ -32,6 +32,10 @@ class TrainConfig:
     video_crop_views: int = 4
     video_sbi_fraction: float = 0.5
     video_repeat: int = 1  # how many times all video-crop views are read per epoch
+    # Training videos are also read re-encoded with H.264 at these CRFs (crops of every copy
+    # join the frame stage; clips are drawn from all copies): low-bitrate real video must not
+    # look fake. (): originals only. Validation and test videos are never re-encoded.
+    video_reencode_crf: tuple[int, ...] = ()
     # MobileNetV2 feature blocks kept at ImageNet weights (cached). 7 ends at 20x20x32: the
     # blocks that see blending boundaries at 10x10 and finer stay trainable.
     # Run 6 froze only 4 (cache at 40x40x24): worse on the validation videos, 1.5x slower.
@@ -79,7 +83,7 @@ class TrainConfig:
         if path is None:
             return cls()
         data = json.loads(Path(path).read_text())
-        for key in ("mean", "std", "val_videos", "test_videos"):
+        for key in ("mean", "std", "val_videos", "test_videos", "video_reencode_crf"):
             if key in data:
                 data[key] = tuple(data[key])
         return cls(**data)

@@ -118,6 +118,7 @@ def train_frames(cfg: TrainConfig, run_dir: Path, device: torch.device) -> Path:
         sbi_fraction=cfg.video_sbi_fraction,
         seed=cfg.seed,
         varied_masks=cfg.sbi_varied_masks,
+        reencode=True,
     )
     x_vid, y_vid = cache_stem(
         stem,

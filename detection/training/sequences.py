@@ -8,6 +8,7 @@ be: the LSTM must learn what changes over time, not per-frame augmentation noise
 import io
 import logging
 import random
+import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +70,29 @@ def training_videos(cfg: TrainConfig) -> list[str]:
     return sorted(p.name for p in Path(cfg.real_videos).glob("*.mp4") if p.name not in held_out)
 
 
+def reencoded_copy(source: Path, crf: int, cache_dir: Path) -> Path:
+    """`source` through H.264 once more at `crf`: the compression real uploads carry."""
+    target = cache_dir / f"{source.stem}-crf{crf}.mp4"
+    if not target.exists():
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f"{target.stem}.part.mp4")
+        subprocess.run(
+            ["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", str(source), "-an",
+             "-c:v", "libx264", "-preset", "veryfast", "-crf", str(crf), "-pix_fmt", "yuv420p",
+             str(partial)],
+            check=True, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        partial.replace(target)
+    return target
+
+
+def video_versions(cfg: TrainConfig, name: str, cache_dir: Path, *, reencode: bool) -> list[Path]:
+    """The real video `name`, and with `reencode` its copies at every `video_reencode_crf`."""
+    source = Path(cfg.real_videos) / name
+    crfs = cfg.video_reencode_crf if reencode else ()
+    return [source, *(reencoded_copy(source, crf, cache_dir) for crf in crfs)]
+
+
 def track_crop_dataset(
     cfg: TrainConfig,
     names: Sequence[str],
@@ -77,16 +101,19 @@ def track_crop_dataset(
     sbi_fraction: float,
     seed: int,
     varied_masks: bool = False,
+    reencode: bool = False,
 ) -> FrameDataset:
-    """Every face-track crop of the named videos as a real item (some become self-blended)."""
+    """Every face-track crop of the named videos (and with `reencode` of their re-encoded
+    copies) as a real item; some become self-blended."""
     items, jpegs = [], []
     for name in names:
-        for track in cached_track_crops(cfg, Path(cfg.real_videos) / name, cache_dir):
-            for number, crop in enumerate(track):
-                buffer = io.BytesIO()
-                Image.fromarray(crop).save(buffer, format="JPEG", quality=95)
-                jpegs.append(buffer.getvalue())
-                items.append(CropItem(Path(f"{name}#{number}"), REAL, name))
+        for video in video_versions(cfg, name, cache_dir, reencode=reencode):
+            for track in cached_track_crops(cfg, video, cache_dir):
+                for number, crop in enumerate(track):
+                    buffer = io.BytesIO()
+                    Image.fromarray(crop).save(buffer, format="JPEG", quality=95)
+                    jpegs.append(buffer.getvalue())
+                    items.append(CropItem(Path(f"{video.name}#{number}"), REAL, name))
     return FrameDataset(
         items, cfg.input_size, cfg.mean, cfg.std,
         train=True, sbi_fraction=sbi_fraction, varied_masks=varied_masks, seed=seed, jpegs=jpegs,

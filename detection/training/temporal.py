@@ -19,17 +19,32 @@ from detection.training.sequences import (
     encode_clips,
     training_videos,
     video_clips,
+    video_versions,
 )
 
 log = logging.getLogger(__name__)
 
 
 def _video_set(
-    cfg: TrainConfig, names, run_dir: Path, clips: int, seed: int, *, varied_masks: bool = False
+    cfg: TrainConfig,
+    names,
+    run_dir: Path,
+    clips: int,
+    seed: int,
+    *,
+    varied_masks: bool = False,
+    reencode: bool = False,
 ):
+    """`clips` real clips per video and their self-blended twins; with `reencode` the
+    windows are drawn from the video and its re-encoded copies alike."""
     result = []
+    cache_dir = run_dir / "tracks"
     for offset, name in enumerate(names):
-        tracks = cached_track_crops(cfg, Path(cfg.real_videos) / name, run_dir / "tracks")
+        tracks = [
+            track
+            for video in video_versions(cfg, name, cache_dir, reencode=reencode)
+            for track in cached_track_crops(cfg, video, cache_dir)
+        ]
         if not tracks:
             log.warning("%s: no face track long enough, left out", name)
         result += video_clips(tracks, cfg, clips, seed + offset, varied_masks=varied_masks)
@@ -44,7 +59,13 @@ def encoded_sets(cfg: TrainConfig, model: CnnLstm, run_dir: Path) -> dict[str, t
     train_videos = training_videos(cfg)
     splits = split_by_identity(read_crop_csv(Path(cfg.dfdc_csv)), cfg.seed)
     train_clips = _video_set(
-        cfg, train_videos, run_dir, cfg.clips_per_video, cfg.seed, varied_masks=cfg.sbi_varied_masks
+        cfg,
+        train_videos,
+        run_dir,
+        cfg.clips_per_video,
+        cfg.seed,
+        varied_masks=cfg.sbi_varied_masks,
+        reencode=True,
     )
     train_crops = crop_clips(splits["train"], cfg, cfg.crop_sequences, cfg.seed)
     val_clips = _video_set(cfg, cfg.val_videos, run_dir, cfg.clips_per_video // 2, cfg.seed + 99)

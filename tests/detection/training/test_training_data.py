@@ -5,9 +5,12 @@ from collections import Counter
 import numpy as np
 from PIL import Image
 
+from detection.training.config import TrainConfig
 from detection.training.data import FAKE, REAL, read_crop_csv, split_by_identity
 from detection.training.sbi import face_mask, random_blend_params, self_blend
-from tests.support import DFDC_FACES, require
+from detection.training.sequences import track_crop_dataset, video_versions
+from detection.video import probe
+from tests.support import DFDC_FACES, ffmpeg, real_video, require
 
 
 def test_identity_split_keeps_every_identity_and_pair_on_one_side():
@@ -72,3 +75,32 @@ def test_deformed_outline_mask_differs_from_the_ellipse_and_keeps_the_border():
     blended = np.asarray(self_blend(img, params)).astype(int)
     outside = outline < 1e-3
     assert np.abs(blended - np.asarray(img).astype(int))[outside].max() <= 1
+
+
+def test_training_videos_are_also_read_reencoded_and_held_out_ones_never(tmp_path):
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    ffmpeg("-i", str(real_video("vr-1.mp4")), "-t", "1", "-vf", "scale=240:240", "-an",
+           "-c:v", "libx264", "-crf", "12", str(videos / "train.mp4"))  # fmt: skip
+    (videos / "val.mp4").symlink_to(real_video("vr-3.mp4"))
+    cfg = TrainConfig(
+        real_videos=str(videos), val_videos=("val.mp4",), test_videos=(), track_frames=10,
+        video_reencode_crf=(36,),
+    )  # fmt: skip
+    cache = tmp_path / "tracks"
+    original, copy = video_versions(cfg, "train.mp4", cache, reencode=True)
+    assert original == videos / "train.mp4" and copy == cache / "train-crf36.mp4"
+    assert probe(copy).frame_count == probe(original).frame_count
+    assert copy.stat().st_size < original.stat().st_size / 3  # CRF 36 against CRF 12
+    made = copy.stat().st_mtime_ns
+    assert video_versions(cfg, "train.mp4", cache, reencode=True)[1].stat().st_mtime_ns == made
+    assert video_versions(cfg, "val.mp4", cache, reencode=False) == [videos / "val.mp4"]
+
+    crops = track_crop_dataset(cfg, ["train.mp4"], cache, sbi_fraction=0.0, seed=1, reencode=True)
+    sources = Counter(str(item.path).split("#")[0] for item in crops.items)
+    assert set(sources) == {"train.mp4", "train-crf36.mp4"}
+    assert abs(sources["train.mp4"] - sources["train-crf36.mp4"]) <= 1
+    assert all(item.label == REAL and item.identity == "train.mp4" for item in crops.items)
+    validation = track_crop_dataset(cfg, ["val.mp4"], cache, sbi_fraction=0.0, seed=1)
+    assert {str(item.path).split("#")[0] for item in validation.items} == {"val.mp4"}
+    assert not (cache / "val-crf36.mp4").exists()
