@@ -36,6 +36,13 @@ def _masks(cfg: TrainConfig) -> str:
     )
 
 
+def _video_copies(cfg: TrainConfig) -> str:
+    if not cfg.video_reencode_crf:
+        return ""
+    crfs = " and ".join(str(crf) for crf in cfg.video_reencode_crf)
+    return f" of every training video and of its H.264 re-encodes at CRF {crfs}"
+
+
 def write_model_card(card: ModelCard, cfg: TrainConfig, path: Path) -> None:
     m = card.metrics
     minutes = m.get("training_minutes", {})
@@ -68,15 +75,17 @@ def write_model_card(card: ModelCard, cfg: TrainConfig, path: Path) -> None:
         f" weights; their outputs for {cfg.frame_views} augmented views of every training crop"
         f" are cached; the other blocks and the frame head train {cfg.frame_epochs} epochs (one"
         f" view per epoch, cycling, plus all {cfg.video_crop_views} views of the video-track"
-        f" crops), AdamW lr {cfg.frame_lr} one-cycle, weight decay {cfg.weight_decay}, batch"
+        f" crops{_video_copies(cfg)}), AdamW lr {cfg.frame_lr} one-cycle, weight decay"
+        f" {cfg.weight_decay}, batch"
         f" {cfg.frame_batch_size}, input {cfg.input_size} px; augmentation: random crop/margin,"
         " flip, colour jitter, down/up-scaling, blur, noise, JPEG q30–95;"
         f" {cfg.sbi_fraction:.0%} of real DFDC crops and {cfg.video_sbi_fraction:.0%} of"
         f" video-track crops turned into self-blended fakes ({_masks(cfg)}).",
         f"2. Temporal stage: CNN frozen; LSTM (hidden {cfg.model_config.get('hidden_size')}) on"
         f" {cfg.clip_length}-frame clips of face tracks ({cfg.track_frames} frames sampled per"
-        f" video) from the training real videos and consistent self-blended fakes of the same"
-        f" clips, plus {cfg.crop_sequences} jittered DFDC crop sequences; {cfg.temporal_epochs}"
+        f" video) from the training real videos{_video_copies(cfg) and ' and their re-encodes'}"
+        " and consistent self-blended fakes of the same clips, plus"
+        f" {cfg.crop_sequences} jittered DFDC crop sequences; {cfg.temporal_epochs}"
         f" epochs at AdamW lr {cfg.temporal_lr}, best epoch by validation loss.",
         "3. Calibration: Platt scaling of both heads on validation data (DFDC validation"
         f" identities; validation videos {', '.join(cfg.val_videos)}).",
