@@ -35,6 +35,7 @@ class TrainConfig:
     # Training videos are also read re-encoded with H.264 at these CRFs (crops of every copy
     # join the frame stage; clips are drawn from all copies): low-bitrate real video must not
     # look fake. (): originals only. Validation and test videos are never re-encoded.
+    # Run 8 tried (28, 36) with 2 video views: more false positives on the validation videos.
     video_reencode_crf: tuple[int, ...] = ()
     # MobileNetV2 feature blocks kept at ImageNet weights (cached). 7 ends at 20x20x32: the
     # blocks that see blending boundaries at 10x10 and finer stay trainable.
