@@ -47,6 +47,7 @@ def write_model_card(card: ModelCard, cfg: TrainConfig, path: Path) -> None:
     m = card.metrics
     minutes = m.get("training_minutes", {})
     total = sum(minutes.values())
+    reencodes = " and their re-encodes" if cfg.video_reencode_crf else ""
     lines = [
         f"# Unmask default detector — {card.architecture}, version {card.version}",
         "",
@@ -83,7 +84,7 @@ def write_model_card(card: ModelCard, cfg: TrainConfig, path: Path) -> None:
         f" video-track crops turned into self-blended fakes ({_masks(cfg)}).",
         f"2. Temporal stage: CNN frozen; LSTM (hidden {cfg.model_config.get('hidden_size')}) on"
         f" {cfg.clip_length}-frame clips of face tracks ({cfg.track_frames} frames sampled per"
-        f" video) from the training real videos{_video_copies(cfg) and ' and their re-encodes'}"
+        f" video) from the training real videos{reencodes}"
         " and consistent self-blended fakes of the same clips, plus"
         f" {cfg.crop_sequences} jittered DFDC crop sequences; {cfg.temporal_epochs}"
         f" epochs at AdamW lr {cfg.temporal_lr}, best epoch by validation loss.",

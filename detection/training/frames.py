@@ -118,7 +118,7 @@ def train_frames(cfg: TrainConfig, run_dir: Path, device: torch.device) -> Path:
         sbi_fraction=cfg.video_sbi_fraction,
         seed=cfg.seed,
         varied_masks=cfg.sbi_varied_masks,
-        reencode=True,
+        crfs=cfg.video_reencode_crf,
     )
     x_vid, y_vid = cache_stem(
         stem,

@@ -86,11 +86,16 @@ def reencoded_copy(source: Path, crf: int, cache_dir: Path) -> Path:
     return target
 
 
-def video_versions(cfg: TrainConfig, name: str, cache_dir: Path, *, reencode: bool) -> list[Path]:
-    """The real video `name`, and with `reencode` its copies at every `video_reencode_crf`."""
+def video_tracks(
+    cfg: TrainConfig, name: str, cache_dir: Path, crfs: Sequence[int] = ()
+) -> list[tuple[Path, np.ndarray]]:
+    """Face tracks of the real video `name` and of its H.264 re-encodes at `crfs`, each with
+    the file it came from."""
     source = Path(cfg.real_videos) / name
-    crfs = cfg.video_reencode_crf if reencode else ()
-    return [source, *(reencoded_copy(source, crf, cache_dir) for crf in crfs)]
+    versions = [source, *(reencoded_copy(source, crf, cache_dir) for crf in crfs)]
+    return [
+        (video, track) for video in versions for track in cached_track_crops(cfg, video, cache_dir)
+    ]
 
 
 def track_crop_dataset(
@@ -101,19 +106,18 @@ def track_crop_dataset(
     sbi_fraction: float,
     seed: int,
     varied_masks: bool = False,
-    reencode: bool = False,
+    crfs: Sequence[int] = (),
 ) -> FrameDataset:
-    """Every face-track crop of the named videos (and with `reencode` of their re-encoded
-    copies) as a real item; some become self-blended."""
+    """Every face-track crop of the named videos and of their re-encodes at `crfs` as a real
+    item; some become self-blended."""
     items, jpegs = [], []
     for name in names:
-        for video in video_versions(cfg, name, cache_dir, reencode=reencode):
-            for track in cached_track_crops(cfg, video, cache_dir):
-                for number, crop in enumerate(track):
-                    buffer = io.BytesIO()
-                    Image.fromarray(crop).save(buffer, format="JPEG", quality=95)
-                    jpegs.append(buffer.getvalue())
-                    items.append(CropItem(Path(f"{video.name}#{number}"), REAL, name))
+        for video, track in video_tracks(cfg, name, cache_dir, crfs):
+            for number, crop in enumerate(track):
+                buffer = io.BytesIO()
+                Image.fromarray(crop).save(buffer, format="JPEG", quality=95)
+                jpegs.append(buffer.getvalue())
+                items.append(CropItem(Path(f"{video.name}#{number}"), REAL, name))
     return FrameDataset(
         items, cfg.input_size, cfg.mean, cfg.std,
         train=True, sbi_fraction=sbi_fraction, varied_masks=varied_masks, seed=seed, jpegs=jpegs,

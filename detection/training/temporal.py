@@ -2,6 +2,7 @@
 
 import json
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -14,18 +15,18 @@ from detection.training.data import read_crop_csv, split_by_identity
 from detection.training.frames import build_model
 from detection.training.metrics import roc_auc
 from detection.training.sequences import (
-    cached_track_crops,
+    Clip,
     crop_clips,
     encode_clips,
     training_videos,
     video_clips,
-    video_versions,
+    video_tracks,
 )
 
 log = logging.getLogger(__name__)
 
 
-def _video_set(
+def video_clip_set(
     cfg: TrainConfig,
     names,
     run_dir: Path,
@@ -33,18 +34,13 @@ def _video_set(
     seed: int,
     *,
     varied_masks: bool = False,
-    reencode: bool = False,
-):
-    """`clips` real clips per video and their self-blended twins; with `reencode` the
-    windows are drawn from the video and its re-encoded copies alike."""
+    crfs: Sequence[int] = (),
+) -> list[Clip]:
+    """`clips` real clips per video and their self-blended twins, the windows drawn from the
+    video and its re-encodes at `crfs` alike."""
     result = []
-    cache_dir = run_dir / "tracks"
     for offset, name in enumerate(names):
-        tracks = [
-            track
-            for video in video_versions(cfg, name, cache_dir, reencode=reencode)
-            for track in cached_track_crops(cfg, video, cache_dir)
-        ]
+        tracks = [track for _, track in video_tracks(cfg, name, run_dir / "tracks", crfs)]
         if not tracks:
             log.warning("%s: no face track long enough, left out", name)
         result += video_clips(tracks, cfg, clips, seed + offset, varied_masks=varied_masks)
@@ -58,17 +54,19 @@ def encoded_sets(cfg: TrainConfig, model: CnnLstm, run_dir: Path) -> dict[str, t
         return torch.load(cache, weights_only=True)
     train_videos = training_videos(cfg)
     splits = split_by_identity(read_crop_csv(Path(cfg.dfdc_csv)), cfg.seed)
-    train_clips = _video_set(
+    train_clips = video_clip_set(
         cfg,
         train_videos,
         run_dir,
         cfg.clips_per_video,
         cfg.seed,
         varied_masks=cfg.sbi_varied_masks,
-        reencode=True,
+        crfs=cfg.video_reencode_crf,
     )
     train_crops = crop_clips(splits["train"], cfg, cfg.crop_sequences, cfg.seed)
-    val_clips = _video_set(cfg, cfg.val_videos, run_dir, cfg.clips_per_video // 2, cfg.seed + 99)
+    val_clips = video_clip_set(
+        cfg, cfg.val_videos, run_dir, cfg.clips_per_video // 2, cfg.seed + 99
+    )
     val_crops = crop_clips(splits["val"], cfg, cfg.crop_sequences // 3, cfg.seed + 99)
     sets = {
         "train": concat_sequences(

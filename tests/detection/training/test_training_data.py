@@ -8,7 +8,8 @@ from PIL import Image
 from detection.training.config import TrainConfig
 from detection.training.data import FAKE, REAL, read_crop_csv, split_by_identity
 from detection.training.sbi import face_mask, random_blend_params, self_blend
-from detection.training.sequences import track_crop_dataset, video_versions
+from detection.training.sequences import reencoded_copy, track_crop_dataset, video_tracks
+from detection.training.temporal import video_clip_set
 from detection.video import probe
 from tests.support import DFDC_FACES, ffmpeg, real_video, require
 
@@ -85,18 +86,18 @@ def test_training_videos_are_also_read_reencoded_and_held_out_ones_never(tmp_pat
     (videos / "val.mp4").symlink_to(real_video("vr-3.mp4"))
     cfg = TrainConfig(
         real_videos=str(videos), val_videos=("val.mp4",), test_videos=(), track_frames=10,
-        video_reencode_crf=(36,),
+        clip_length=4, video_reencode_crf=(36,),
     )  # fmt: skip
     cache = tmp_path / "tracks"
-    original, copy = video_versions(cfg, "train.mp4", cache, reencode=True)
-    assert original == videos / "train.mp4" and copy == cache / "train-crf36.mp4"
-    assert probe(copy).frame_count == probe(original).frame_count
-    assert copy.stat().st_size < original.stat().st_size / 3  # CRF 36 against CRF 12
+    copy = reencoded_copy(videos / "train.mp4", 36, cache)
+    assert copy == cache / "train-crf36.mp4"
+    assert probe(copy).frame_count == probe(videos / "train.mp4").frame_count
+    assert copy.stat().st_size < (videos / "train.mp4").stat().st_size / 3  # CRF 36 vs 12
     made = copy.stat().st_mtime_ns
-    assert video_versions(cfg, "train.mp4", cache, reencode=True)[1].stat().st_mtime_ns == made
-    assert video_versions(cfg, "val.mp4", cache, reencode=False) == [videos / "val.mp4"]
+    assert reencoded_copy(videos / "train.mp4", 36, cache).stat().st_mtime_ns == made
 
-    crops = track_crop_dataset(cfg, ["train.mp4"], cache, sbi_fraction=0.0, seed=1, reencode=True)
+    crfs = cfg.video_reencode_crf
+    crops = track_crop_dataset(cfg, ["train.mp4"], cache, sbi_fraction=0.0, seed=1, crfs=crfs)
     sources = Counter(str(item.path).split("#")[0] for item in crops.items)
     assert set(sources) == {"train.mp4", "train-crf36.mp4"}
     assert abs(sources["train.mp4"] - sources["train-crf36.mp4"]) <= 1
@@ -104,3 +105,19 @@ def test_training_videos_are_also_read_reencoded_and_held_out_ones_never(tmp_pat
     validation = track_crop_dataset(cfg, ["val.mp4"], cache, sbi_fraction=0.0, seed=1)
     assert {str(item.path).split("#")[0] for item in validation.items} == {"val.mp4"}
     assert not (cache / "val-crf36.mp4").exists()
+
+    # Temporal clips: windows come from the original and the re-encode, same count as without.
+    frames_of = {
+        video.name: {frame.tobytes() for frame in track}
+        for video, track in video_tracks(cfg, "train.mp4", cache, crfs)
+    }
+    clips = video_clip_set(cfg, ["train.mp4"], tmp_path, 12, seed=3, crfs=crfs)
+    assert len(clips) == len(video_clip_set(cfg, ["train.mp4"], tmp_path, 12, seed=3)) == 24
+    drawn = Counter(
+        name
+        for clip in clips
+        for name, frames in frames_of.items()
+        if np.asarray(clip.images[0]).tobytes() in frames
+    )
+    assert drawn["train.mp4"] > 0 and drawn["train-crf36.mp4"] > 0
+    assert sum(drawn.values()) == len(clips)
