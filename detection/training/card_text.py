@@ -48,6 +48,11 @@ def write_model_card(card: ModelCard, cfg: TrainConfig, path: Path) -> None:
     minutes = m.get("training_minutes", {})
     total = sum(minutes.values())
     reencodes = " and their re-encodes" if cfg.video_reencode_crf else ""
+    split = (
+        f" (identity split and held-out sets: seed {cfg.split_seed})"
+        if cfg.split_seed != cfg.seed
+        else ""
+    )
     lines = [
         f"# Unmask default detector — {card.architecture}, version {card.version}",
         "",
@@ -93,7 +98,7 @@ def write_model_card(card: ModelCard, cfg: TrainConfig, path: Path) -> None:
         f"4. Test: held-out DFDC identities; held-out videos {', '.join(cfg.test_videos)} cut in"
         f" {cfg.test_segment_s:.0f}-s segments, each against {cfg.test_fakes_per_video}"
         " self-blended fake videos made from it, scored by the full engine (`detect`).",
-        f"Seed {cfg.seed}. Training time of this run on a 2-core CPU: {total:.0f} min"
+        f"Seed {cfg.seed}{split}. Training time of this run on a 2-core CPU: {total:.0f} min"
         f" ({', '.join(f'{k} {v} min' for k, v in minutes.items())}).",
         "",
         "## Metrics (test data never used for training, model selection or calibration)",

@@ -12,7 +12,10 @@ SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 
 @dataclass(frozen=True)
 class TrainConfig:
-    seed: int = 1337
+    seed: int = 1337  # initialisation, augmentation and order of training
+    # The DFDC identity split and every validation and test set are drawn from this one, so
+    # runs that differ only in `seed` are trained apart and measured on the same data.
+    split_seed: int = 1337
     architecture: str = "cnn_lstm_mobilenet_v2"
     model_config: dict[str, Any] = field(
         default_factory=lambda: {"hidden_size": 128, "num_layers": 1, "dropout": 0.2}

@@ -39,7 +39,7 @@ def calibrate(cfg: TrainConfig, run_dir: Path, temporal_path: Path, out: Path) -
     """Fit Platt scaling of both heads on validation data and write the checkpoint."""
     model = build_model(cfg)
     model.load_state_dict(torch.load(temporal_path, map_location="cpu", weights_only=True))
-    splits = split_by_identity(read_crop_csv(Path(cfg.dfdc_csv)), cfg.seed)
+    splits = split_by_identity(read_crop_csv(Path(cfg.dfdc_csv)), cfg.split_seed)
     val_frames = FrameDataset(splits["val"], cfg.input_size, cfg.mean, cfg.std, train=False)
     f_logits, f_labels = frame_logits(model, val_frames, torch.device("cpu"))
     sets = encoded_sets(cfg, model, run_dir)
@@ -66,7 +66,7 @@ def calibrate(cfg: TrainConfig, run_dir: Path, temporal_path: Path, out: Path) -
         version=datetime.now(UTC).strftime("%Y.%m.%d"),
         training_data=TRAINING_DATA,
         metrics={
-            "split": {"seed": cfg.seed, "fractions": [0.8, 0.1, 0.1], "by": "identity"},
+            "split": {"seed": cfg.split_seed, "fractions": [0.8, 0.1, 0.1], "by": "identity"},
             "val_dfdc_frames_auc": roc_auc(f_labels, f_logits),
             "val_sequences_auc": roc_auc(val[2].numpy(), s_logits),
             "frame_training_minutes": history["elapsed_s"] / 60,
@@ -136,11 +136,11 @@ def evaluate_test(cfg: TrainConfig, checkpoint: Path, work_dir: Path) -> dict:
     """Frame-level metrics on held-out DFDC identities; video-level on held-out videos."""
     # Its own copy, not detect()'s cached one: load_model drops torch to the engine's threads.
     model, card = load_checkpoint(checkpoint, "cpu")
-    splits = split_by_identity(read_crop_csv(Path(cfg.dfdc_csv)), cfg.seed)
+    splits = split_by_identity(read_crop_csv(Path(cfg.dfdc_csv)), cfg.split_seed)
     test_frames = FrameDataset(splits["test"], cfg.input_size, cfg.mean, cfg.std, train=False)
     logits, labels = frame_logits(model, test_frames, torch.device("cpu"))
     probabilities = calibrate_logits(logits, card.frame_temperature, card.frame_bias)
-    videos = videos_vs_sbi(cfg, checkpoint, cfg.test_videos, work_dir, cfg.seed)
+    videos = videos_vs_sbi(cfg, checkpoint, cfg.test_videos, work_dir, cfg.split_seed)
     return {
         "test_dfdc_frames": binary_report(labels, probabilities, card.threshold).to_dict(),
         "test_videos_vs_sbi": videos["cnn_lstm"],

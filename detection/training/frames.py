@@ -95,7 +95,7 @@ def train_frames(cfg: TrainConfig, run_dir: Path, device: torch.device) -> Path:
         return best_path
     started = time.monotonic()
     torch.manual_seed(cfg.seed)
-    splits = split_by_identity(read_crop_csv(Path(cfg.dfdc_csv)), cfg.seed)
+    splits = split_by_identity(read_crop_csv(Path(cfg.dfdc_csv)), cfg.split_seed)
     if cfg.max_crops_per_split:
         splits = {name: items[: cfg.max_crops_per_split] for name, items in splits.items()}
     train_set = FrameDataset(
@@ -128,7 +128,9 @@ def train_frames(cfg: TrainConfig, run_dir: Path, device: torch.device) -> Path:
         cfg,
         "cache videos",
     )
-    video_val = track_crop_dataset(cfg, cfg.val_videos, tracks, sbi_fraction=0.5, seed=cfg.seed + 1)
+    video_val = track_crop_dataset(
+        cfg, cfg.val_videos, tracks, sbi_fraction=0.5, seed=cfg.split_seed + 1
+    )
     x_vval, y_vval = cache_stem(
         stem, video_val, 1, run_dir / "stem-video-val.pt", cfg, "cache val videos"
     )

@@ -53,7 +53,7 @@ def encoded_sets(cfg: TrainConfig, model: CnnLstm, run_dir: Path) -> dict[str, t
     if cache.exists():
         return torch.load(cache, weights_only=True)
     train_videos = training_videos(cfg)
-    splits = split_by_identity(read_crop_csv(Path(cfg.dfdc_csv)), cfg.seed)
+    splits = split_by_identity(read_crop_csv(Path(cfg.dfdc_csv)), cfg.split_seed)
     train_clips = video_clip_set(
         cfg,
         train_videos,
@@ -65,9 +65,9 @@ def encoded_sets(cfg: TrainConfig, model: CnnLstm, run_dir: Path) -> dict[str, t
     )
     train_crops = crop_clips(splits["train"], cfg, cfg.crop_sequences, cfg.seed)
     val_clips = video_clip_set(
-        cfg, cfg.val_videos, run_dir, cfg.clips_per_video // 2, cfg.seed + 99
+        cfg, cfg.val_videos, run_dir, cfg.clips_per_video // 2, cfg.split_seed + 99
     )
-    val_crops = crop_clips(splits["val"], cfg, cfg.crop_sequences // 3, cfg.seed + 99)
+    val_crops = crop_clips(splits["val"], cfg, cfg.crop_sequences // 3, cfg.split_seed + 99)
     sets = {
         "train": concat_sequences(
             encode_clips(model, train_clips, cfg, augment=True, desc="encode train videos"),

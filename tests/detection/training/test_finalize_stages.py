@@ -24,8 +24,8 @@ def test_validate_and_evaluate_stages_measure_videos_and_write_the_card(tmp_path
         )
     )
     video = real_video("vr-1.mp4")
-    cfg = TrainConfig(
-        dfdc_csv=str(csv_path), real_videos=str(video.parent),
+    cfg = TrainConfig(  # a run of another training seed: measured on the same held-out data
+        seed=7, dfdc_csv=str(csv_path), real_videos=str(video.parent),
         val_videos=(video.name,), test_videos=(video.name,), test_fakes_per_video=1,
     )  # fmt: skip
     output = tmp_path / "model.pt"
@@ -44,7 +44,8 @@ def test_validate_and_evaluate_stages_measure_videos_and_write_the_card(tmp_path
         assert confusion["tp"] + confusion["fn"] >= 1 and confusion["tn"] + confusion["fp"] >= 1
         assert report["count"] == sum(confusion.values())
     assert card.metrics["test_videos_vs_sbi"]["count"] == validation["cnn_lstm"]["count"]
-    test_split = split_by_identity(read_crop_csv(csv_path), cfg.seed)["test"]
+    test_split = split_by_identity(read_crop_csv(csv_path), cfg.split_seed)["test"]
+    assert len(split_by_identity(read_crop_csv(csv_path), cfg.seed)["test"]) != len(test_split)
     assert 0 < card.metrics["test_dfdc_frames"]["count"] == len(test_split)  # test split only
     assert card.metrics["training_minutes"] == {"frames": 10.0, "calibrate": 0.5}
     assert card.notes == "Run 99 of the recipe, measured once."
@@ -52,3 +53,4 @@ def test_validate_and_evaluate_stages_measure_videos_and_write_the_card(tmp_path
     assert "## Provenance\nRun 99 of the recipe" in text
     assert f"validation videos ({video.name}) against self-blended fakes" in text
     assert "not a test" in text
+    assert "Seed 7 (identity split and held-out sets: seed 1337)." in text
