@@ -43,22 +43,44 @@ def _video_copies(cfg: TrainConfig) -> str:
     return f" of every training video and of its H.264 re-encodes at CRF {crfs}"
 
 
+def _seeds(cfg: TrainConfig) -> str:
+    held_out = f"(identity split and held-out sets: seed {cfg.split_seed})"
+    if cfg.ensemble_seeds:
+        seeds = " and ".join(str(seed) for seed in cfg.ensemble_seeds)
+        return f"Seeds {seeds}, one per member {held_out}"
+    if cfg.split_seed != cfg.seed:
+        return f"Seed {cfg.seed} {held_out}"
+    return f"Seed {cfg.seed}"
+
+
+def _ensemble(card: ModelCard) -> list[str]:
+    if card.architecture != "ensemble":
+        return []
+    return [
+        f"It is an ensemble of {card.config['members']} such models trained apart (other"
+        " seeds): each scores every crop and track, and the mean of their logits is calibrated",
+        "as one model, so one run's chance opinion of a video weighs less.",
+    ]
+
+
+def _title(card: ModelCard) -> str:
+    if card.architecture != "ensemble":
+        return card.architecture
+    return f"ensemble of {card.config['members']} × {card.config['member']}"
+
+
 def write_model_card(card: ModelCard, cfg: TrainConfig, path: Path) -> None:
     m = card.metrics
     minutes = m.get("training_minutes", {})
     total = sum(minutes.values())
     reencodes = " and their re-encodes" if cfg.video_reencode_crf else ""
-    split = (
-        f" (identity split and held-out sets: seed {cfg.split_seed})"
-        if cfg.split_seed != cfg.seed
-        else ""
-    )
     lines = [
-        f"# Unmask default detector — {card.architecture}, version {card.version}",
+        f"# Unmask default detector — {_title(card)}, version {card.version}",
         "",
         "Scores whether the faces in a video are manipulated (face swap, blending). A CNN",
         "(ImageNet MobileNetV2, fine-tuned) encodes each face crop; an LSTM reads each face",
         "track's sequence of codes; the most suspicious track decides the video.",
+        *_ensemble(card),
         "",
         "## Use",
         f"- Input: face crops of {card.input_size}×{card.input_size} px, box +"
@@ -98,7 +120,7 @@ def write_model_card(card: ModelCard, cfg: TrainConfig, path: Path) -> None:
         f"4. Test: held-out DFDC identities; held-out videos {', '.join(cfg.test_videos)} cut in"
         f" {cfg.test_segment_s:.0f}-s segments, each against {cfg.test_fakes_per_video}"
         " self-blended fake videos made from it, scored by the full engine (`detect`).",
-        f"Seed {cfg.seed}{split}. Training time of this run on a 2-core CPU: {total:.0f} min"
+        f"{_seeds(cfg)}. Training time of this run on a 2-core CPU: {total:.0f} min"
         f" ({', '.join(f'{k} {v} min' for k, v in minutes.items())}).",
         "",
         "## Metrics (test data never used for training, model selection or calibration)",

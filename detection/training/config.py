@@ -78,16 +78,37 @@ class TrainConfig:
     # Evaluation of the finished model on held-out test videos.
     test_segment_s: float = 3.0
     test_fakes_per_video: int = 2
+    # (): one model. Otherwise an ensemble with one member per training seed: the frame and
+    # temporal stages train each member in its own folder (run dir / seed-N), then the mean
+    # of the members' logits is calibrated, validated and tested as one model.
+    ensemble_seeds: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def member_runs(self, run_dir: Path) -> list[tuple["TrainConfig", Path]]:
+        """The single models this recipe trains and their folders: itself in run_dir, or one
+        per ensemble seed in run_dir/seed-N."""
+        if not self.ensemble_seeds:
+            return [(self, run_dir)]
+        return [
+            (dataclasses.replace(self, seed=seed, ensemble_seeds=()), run_dir / f"seed-{seed}")
+            for seed in self.ensemble_seeds
+        ]
 
     @classmethod
     def load(cls, path: Path | None) -> "TrainConfig":
         if path is None:
             return cls()
         data = json.loads(Path(path).read_text())
-        for key in ("mean", "std", "val_videos", "test_videos", "video_reencode_crf"):
+        for key in (
+            "mean",
+            "std",
+            "val_videos",
+            "test_videos",
+            "video_reencode_crf",
+            "ensemble_seeds",
+        ):
             if key in data:
                 data[key] = tuple(data[key])
         return cls(**data)

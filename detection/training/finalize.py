@@ -13,13 +13,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import torch
+from torch import nn
 
-from detection.models import ModelCard, load_checkpoint, save_checkpoint
+from detection.models import ModelCard, create_model, load_checkpoint, save_checkpoint
+from detection.models.ensemble import Ensemble
 from detection.scoring import calibrate as calibrate_logits
 from detection.training.config import TrainConfig
 from detection.training.data import FrameDataset, read_crop_csv, split_by_identity
 from detection.training.evaluate import mean_pool_score
-from detection.training.frames import build_model, frame_logits
+from detection.training.frames import frame_logits
 from detection.training.metrics import binary_report, fit_platt, roc_auc
 from detection.training.sbi_video import make_sbi_video
 from detection.training.temporal import concat_sequences, encoded_sets, sequence_logits
@@ -35,22 +37,41 @@ TRAINING_DATA = (
 )
 
 
-def calibrate(cfg: TrainConfig, run_dir: Path, temporal_path: Path, out: Path) -> ModelCard:
+def assemble(cfg: TrainConfig, run_dir: Path) -> tuple[nn.Module, str, dict]:
+    """The recipe's model from its trained members, with its registry name and config."""
+    members = []
+    for _, folder in cfg.member_runs(run_dir):
+        member = create_model(cfg.architecture, **cfg.model_config)
+        state = torch.load(folder / "temporal-best.pt", map_location="cpu", weights_only=True)
+        member.load_state_dict(state)
+        members.append(member)
+    if not cfg.ensemble_seeds:
+        return members[0], cfg.architecture, dict(cfg.model_config)
+    config = {"member": cfg.architecture, "members": len(members), **cfg.model_config}
+    return Ensemble(members), "ensemble", config
+
+
+def calibrate(cfg: TrainConfig, run_dir: Path, out: Path) -> ModelCard:
     """Fit Platt scaling of both heads on validation data and write the checkpoint."""
-    model = build_model(cfg)
-    model.load_state_dict(torch.load(temporal_path, map_location="cpu", weights_only=True))
+    model, architecture, config = assemble(cfg, run_dir)
+    model.eval()
     splits = split_by_identity(read_crop_csv(Path(cfg.dfdc_csv)), cfg.split_seed)
     val_frames = FrameDataset(splits["val"], cfg.input_size, cfg.mean, cfg.std, train=False)
     f_logits, f_labels = frame_logits(model, val_frames, torch.device("cpu"))
-    sets = encoded_sets(cfg, model, run_dir)
+    # A single model's validation codes were cached by its temporal stage; an ensemble's
+    # are encoded here, without its members' training sets.
+    sets = encoded_sets(cfg, model, run_dir, with_training=not cfg.ensemble_seeds)
     val = concat_sequences(sets["val_videos"], sets["val_crops"])
     s_logits = sequence_logits(model, val)
     frame_t, frame_b = fit_platt(f_labels, f_logits)
     sequence_t, sequence_b = fit_platt(val[2].numpy(), s_logits)
-    history = json.loads((run_dir / "frames-history.json").read_text())
+    histories = [
+        json.loads((folder / "frames-history.json").read_text())
+        for _, folder in cfg.member_runs(run_dir)
+    ]
     card = ModelCard(
-        architecture=cfg.architecture,
-        config=dict(cfg.model_config),
+        architecture=architecture,
+        config=config,
         input_size=cfg.input_size,
         frames=cfg.frames,
         face_margin=cfg.face_margin,
@@ -69,8 +90,8 @@ def calibrate(cfg: TrainConfig, run_dir: Path, temporal_path: Path, out: Path) -
             "split": {"seed": cfg.split_seed, "fractions": [0.8, 0.1, 0.1], "by": "identity"},
             "val_dfdc_frames_auc": roc_auc(f_labels, f_logits),
             "val_sequences_auc": roc_auc(val[2].numpy(), s_logits),
-            "frame_training_minutes": history["elapsed_s"] / 60,
-            "frame_history": history["history"],
+            "frame_training_minutes": sum(h["elapsed_s"] for h in histories) / 60,
+            "frame_history": histories[0]["history"] if len(histories) == 1 else histories,
         },
     )
     save_checkpoint(model, card, out)

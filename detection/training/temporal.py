@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 from tqdm import tqdm
 
 from detection.models.cnn_lstm import CnnLstm
@@ -47,16 +48,28 @@ def video_clip_set(
     return result
 
 
-def encoded_sets(cfg: TrainConfig, model: CnnLstm, run_dir: Path) -> dict[str, tuple]:
-    """Train and validation sequences, encoded once by the frozen CNN (cached on disk)."""
+def encoded_sets(
+    cfg: TrainConfig, model: nn.Module, run_dir: Path, *, with_training: bool = True
+) -> dict[str, tuple]:
+    """Validation sequences and, unless `with_training` is False, training sequences, encoded
+    by the frozen CNN; the full set is encoded once and cached on disk."""
     cache = run_dir / "temporal-codes.pt"
     if cache.exists():
         return torch.load(cache, weights_only=True)
-    train_videos = training_videos(cfg)
     splits = split_by_identity(read_crop_csv(Path(cfg.dfdc_csv)), cfg.split_seed)
+    val_clips = video_clip_set(
+        cfg, cfg.val_videos, run_dir, cfg.clips_per_video // 2, cfg.split_seed + 99
+    )
+    val_crops = crop_clips(splits["val"], cfg, cfg.crop_sequences // 3, cfg.split_seed + 99)
+    sets = {
+        "val_videos": encode_clips(model, val_clips, cfg, augment=False, desc="encode val videos"),
+        "val_crops": encode_clips(model, val_crops, cfg, augment=False, desc="encode val crops"),
+    }
+    if not with_training:
+        return sets
     train_clips = video_clip_set(
         cfg,
-        train_videos,
+        training_videos(cfg),
         run_dir,
         cfg.clips_per_video,
         cfg.seed,
@@ -64,18 +77,10 @@ def encoded_sets(cfg: TrainConfig, model: CnnLstm, run_dir: Path) -> dict[str, t
         crfs=cfg.video_reencode_crf,
     )
     train_crops = crop_clips(splits["train"], cfg, cfg.crop_sequences, cfg.seed)
-    val_clips = video_clip_set(
-        cfg, cfg.val_videos, run_dir, cfg.clips_per_video // 2, cfg.split_seed + 99
+    sets["train"] = concat_sequences(
+        encode_clips(model, train_clips, cfg, augment=True, desc="encode train videos"),
+        encode_clips(model, train_crops, cfg, augment=True, desc="encode train crops"),
     )
-    val_crops = crop_clips(splits["val"], cfg, cfg.crop_sequences // 3, cfg.split_seed + 99)
-    sets = {
-        "train": concat_sequences(
-            encode_clips(model, train_clips, cfg, augment=True, desc="encode train videos"),
-            encode_clips(model, train_crops, cfg, augment=True, desc="encode train crops"),
-        ),
-        "val_videos": encode_clips(model, val_clips, cfg, augment=False, desc="encode val videos"),
-        "val_crops": encode_clips(model, val_crops, cfg, augment=False, desc="encode val crops"),
-    }
     torch.save(sets, cache)
     return sets
 

@@ -40,15 +40,17 @@ def run(
     (run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
     timings_path = run_dir / "timings.json"
     timings = json.loads(timings_path.read_text()) if timings_path.exists() else {}
-    frames_path = run_dir / "frames-best.pt"
     for stage in stages:
         started = time.monotonic()
         if stage == "frames":
-            frames_path = train_frames(cfg, run_dir, device)
+            for member, folder in cfg.member_runs(run_dir):
+                folder.mkdir(parents=True, exist_ok=True)
+                train_frames(member, folder, device)
         elif stage == "temporal":
-            train_temporal(cfg, run_dir, frames_path)
+            for member, folder in cfg.member_runs(run_dir):
+                train_temporal(member, folder, folder / "frames-best.pt")
         elif stage == "calibrate":
-            calibrate(cfg, run_dir, run_dir / "temporal-best.pt", output)
+            calibrate(cfg, run_dir, output)
         elif stage == "validate":
             model, card = load_checkpoint(output, "cpu")
             metrics = {**card.metrics, **validate_videos(cfg, output, run_dir)}

@@ -1,6 +1,8 @@
 """detect(): the whole engine on real and odd videos with a test checkpoint."""
 
 import base64
+import copy
+import dataclasses
 import io
 
 import pytest
@@ -14,8 +16,11 @@ from detection.errors import (
     VideoTooLarge,
     VideoTooLong,
 )
-from detection.pipeline import DetectOptions, detect
+from detection.models import load_checkpoint, save_checkpoint
+from detection.models.ensemble import Ensemble
+from detection.pipeline import DetectOptions, detect, resolve_model_path
 from detection.stages import Stage
+from tests.support import require
 
 
 @pytest.fixture(scope="module")
@@ -143,3 +148,25 @@ def test_missing_and_broken_checkpoints_are_clear_errors(videos, tmp_path):
     broken.write_bytes(b"not a checkpoint")
     with pytest.raises(BadModelFile, match="cannot be used"):
         detect(videos["face.mp4"], options=DetectOptions(model_path=broken))
+
+
+def test_an_ensemble_checkpoint_runs_through_the_engine(videos, tmp_path):
+    """Two copies of the shipped model as one ensemble: the engine gives the shipped result."""
+    shipped = resolve_model_path()
+    require(shipped.is_file(), f"{shipped} has not been trained yet")
+    model, card = load_checkpoint(shipped)
+    ensemble = Ensemble([model, copy.deepcopy(model)])
+    config = {"member": card.architecture, "members": 2, **card.config}
+    path = tmp_path / "ensemble.pt"
+    save_checkpoint(
+        ensemble, dataclasses.replace(card, architecture="ensemble", config=config), path
+    )
+
+    single = detect(videos["face.mp4"], options=DetectOptions(model_path=shipped)).to_dict()
+    double = detect(videos["face.mp4"], options=DetectOptions(model_path=path)).to_dict()
+    assert double["model"]["name"] == "ensemble"
+    assert double["fake_probability"] == pytest.approx(single["fake_probability"], abs=1e-5)
+    assert [f["score"] for f in double["per_frame"]] == pytest.approx(
+        [f["score"] for f in single["per_frame"]], abs=1e-5
+    )
+    assert double["verdict"] == single["verdict"]

@@ -6,11 +6,13 @@ import torch
 from detection.models import ModelCard, create_model, list_models, load_checkpoint, save_checkpoint
 from detection.models.card import CheckpointError
 
+MEMBER = {"member": "cnn_lstm_mobilenet_v2", "members": 2}
+
 
 @pytest.mark.parametrize("name", list_models())
 def test_every_registered_model_scores_frames_and_sequences(name):
     torch.manual_seed(0)
-    model = create_model(name, hidden_size=8).eval()
+    model = create_model(name, hidden_size=8, **(MEMBER if name == "ensemble" else {})).eval()
     clips = torch.rand(2, 3, 3, 64, 64)
     with torch.inference_mode():
         features = model.features(clips.flatten(0, 1))
@@ -43,3 +45,31 @@ def test_missing_or_foreign_checkpoint_is_a_clear_error(tmp_path):
     save_checkpoint(model, card, tmp_path / "mismatch.pt")
     with pytest.raises(CheckpointError, match="does not fit"):
         load_checkpoint(tmp_path / "mismatch.pt")
+
+
+def test_ensemble_scores_the_mean_of_its_members_logits_and_round_trips(tmp_path):
+    torch.manual_seed(2)
+    model = create_model("ensemble", hidden_size=8, **MEMBER).eval()
+    first, second = model.members
+    crops = torch.rand(6, 3, 64, 64)
+    lengths = torch.tensor([3, 2])
+    with torch.inference_mode():
+        codes = model.features(crops)
+        a, b = first.features(crops), second.features(crops)
+        assert torch.equal(codes, torch.cat([a, b], dim=-1))
+        assert not torch.allclose(first.frame_logits(a), second.frame_logits(b))
+        mean = (first.frame_logits(a) + second.frame_logits(b)) / 2
+        assert torch.allclose(model.frame_logits(codes), mean)
+        tracks = (codes.view(2, 3, -1), a.view(2, 3, -1), b.view(2, 3, -1))
+        mean = (
+            first.sequence_logits(tracks[1], lengths) + second.sequence_logits(tracks[2], lengths)
+        ) / 2
+        assert torch.allclose(model.sequence_logits(tracks[0], lengths), mean)
+
+    card = ModelCard(architecture="ensemble", config={"hidden_size": 8, **MEMBER})
+    save_checkpoint(model, card, tmp_path / "ensemble.pt", half=False)
+    loaded, _ = load_checkpoint(tmp_path / "ensemble.pt")
+    with torch.inference_mode():
+        assert torch.equal(loaded.frame_logits(loaded.features(crops)), model.frame_logits(codes))
+    with pytest.raises(ValueError, match="at least one member"):
+        create_model("ensemble", member="cnn_lstm_mobilenet_v2", members=0)

@@ -1,0 +1,52 @@
+import json
+
+import torch
+
+from detection.models import load_checkpoint
+from detection.training.config import TrainConfig
+from detection.training.train import run
+from tests.support import DFDC_FACES, real_video, require
+
+
+def test_ensemble_recipe_trains_each_seed_apart_and_calibrates_their_mean(tmp_path):
+    """frames → temporal → calibrate of a two-seed ensemble, on a few crops and two videos."""
+    faces = DFDC_FACES / "labels.csv"
+    require(faces.is_file(), f"{faces} not found (../shared/data is read at run time)")
+    rows = faces.read_text().splitlines()[1:201]  # 100 identities, so each split has some
+    csv_path = tmp_path / "crops.csv"
+    csv_path.write_text(
+        "file,label,identity\n"
+        + "\n".join(
+            f"{DFDC_FACES / f},{label},{ident}" for f, label, ident in (r.split(",") for r in rows)
+        )
+    )
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    (videos / "train.mp4").symlink_to(real_video("vr-1.mp4"))
+    (videos / "val.mp4").symlink_to(real_video("vr-3.mp4"))
+    cfg = TrainConfig(
+        ensemble_seeds=(5, 6), dfdc_csv=str(csv_path), real_videos=str(videos),
+        val_videos=("val.mp4",), test_videos=(), workers=0, threads=1,
+        frame_views=1, frame_epochs=1, frame_batch_size=8, track_frames=12, video_crop_views=1,
+        clip_length=8, clips_per_video=2, crop_sequences=3, crop_sequence_length=4,
+        temporal_epochs=2, temporal_batch_size=4,
+    )  # fmt: skip
+    output = tmp_path / "ensemble.pt"
+    run(cfg, tmp_path, output, ("frames", "temporal", "calibrate"), torch.device("cpu"))
+
+    members = [
+        torch.load(tmp_path / f"seed-{seed}" / "temporal-best.pt", weights_only=True)
+        for seed in (5, 6)
+    ]
+    head = "sequence_head.1.weight"
+    assert not torch.equal(members[0][head], members[1][head])  # trained apart
+    model, card = load_checkpoint(output)
+    assert card.architecture == "ensemble" and card.trained
+    assert card.config == {"member": cfg.architecture, "members": 2, **cfg.model_config}
+    for member, state in zip(model.members, members, strict=True):
+        assert torch.allclose(member.state_dict()[head], state[head], atol=1e-3)  # fp16 copy
+    assert card.sequence_temperature > 0 and card.frame_temperature > 0
+    assert len(card.metrics["frame_history"]) == 2
+    assert 0.0 <= card.metrics["val_sequences_auc"] <= 1.0
+    assert json.loads((tmp_path / "config.json").read_text())["ensemble_seeds"] == [5, 6]
+    assert not (tmp_path / "temporal-codes.pt").exists()  # no training set encoded for it
