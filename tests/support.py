@@ -27,6 +27,17 @@ def real_video(name: str = "vr-1.mp4") -> Path:
     return path
 
 
+def small_crop_csv(folder: Path) -> Path:
+    """A crop CSV of the first 200 DFDC crops (100 identities, so each split has some)."""
+    faces = DFDC_FACES / "labels.csv"
+    require(faces.is_file(), f"{faces} not found (../shared/data is read at run time)")
+    rows = (r.split(",") for r in faces.read_text().splitlines()[1:201])
+    path = folder / "crops.csv"
+    lines = (f"{DFDC_FACES / file},{label},{identity}" for file, label, identity in rows)
+    path.write_text("file,label,identity\n" + "\n".join(lines))
+    return path
+
+
 def ffmpeg(*args: str) -> None:
     """Run ffmpeg quietly; -nostdin, or it can hang under pytest."""
     subprocess.run(

@@ -5,21 +5,12 @@ import torch
 from detection.models import load_checkpoint
 from detection.training.config import TrainConfig
 from detection.training.train import run
-from tests.support import DFDC_FACES, real_video, require
+from tests.support import real_video, small_crop_csv
 
 
 def test_ensemble_recipe_trains_each_seed_apart_and_calibrates_their_mean(tmp_path):
     """frames → temporal → calibrate of a two-seed ensemble, on a few crops and two videos."""
-    faces = DFDC_FACES / "labels.csv"
-    require(faces.is_file(), f"{faces} not found (../shared/data is read at run time)")
-    rows = faces.read_text().splitlines()[1:201]  # 100 identities, so each split has some
-    csv_path = tmp_path / "crops.csv"
-    csv_path.write_text(
-        "file,label,identity\n"
-        + "\n".join(
-            f"{DFDC_FACES / f},{label},{ident}" for f, label, ident in (r.split(",") for r in rows)
-        )
-    )
+    csv_path = small_crop_csv(tmp_path)
     videos = tmp_path / "videos"
     videos.mkdir()
     (videos / "train.mp4").symlink_to(real_video("vr-1.mp4"))

@@ -7,22 +7,13 @@ from detection.models import load_checkpoint
 from detection.training.config import TrainConfig
 from detection.training.data import read_crop_csv, split_by_identity
 from detection.training.train import DEFAULT_OUTPUT, run
-from tests.support import DFDC_FACES, real_video, require
+from tests.support import real_video, require, small_crop_csv
 
 
 def test_validate_and_evaluate_stages_measure_videos_and_write_the_card(tmp_path):
     """The last two stages on a copy of the shipped model: one short video, a few crops."""
     require(DEFAULT_OUTPUT.is_file(), f"{DEFAULT_OUTPUT} has not been trained yet")
-    faces = DFDC_FACES / "labels.csv"
-    require(faces.is_file(), f"{faces} not found (../shared/data is read at run time)")
-    rows = faces.read_text().splitlines()[1:201]  # 100 identities, so each split has some
-    csv_path = tmp_path / "crops.csv"
-    csv_path.write_text(
-        "file,label,identity\n"
-        + "\n".join(
-            f"{DFDC_FACES / f},{label},{ident}" for f, label, ident in (r.split(",") for r in rows)
-        )
-    )
+    csv_path = small_crop_csv(tmp_path)
     video = real_video("vr-1.mp4")
     cfg = TrainConfig(  # a run of another training seed: measured on the same held-out data
         seed=7, dfdc_csv=str(csv_path), real_videos=str(video.parent),
