@@ -1,5 +1,6 @@
 """The human-readable model card (MODEL_CARD.md), written from the checkpoint's own card."""
 
+import json
 from pathlib import Path
 
 from detection.models import ModelCard
@@ -63,6 +64,16 @@ def _ensemble(card: ModelCard) -> list[str]:
     ]
 
 
+def _reproduce(cfg: TrainConfig) -> str:
+    if not cfg.ensemble_seeds:
+        return "`python manage.py train_detector`"
+    seeds = json.dumps({"ensemble_seeds": list(cfg.ensemble_seeds)})
+    return (
+        f"`python manage.py train_detector --config FILE`, FILE holding `{seeds}`; steps 1 and 2"
+        " train each member in turn, steps 3 and 4 take the ensemble"
+    )
+
+
 def _title(card: ModelCard) -> str:
     if card.architecture != "ensemble":
         return card.architecture
@@ -98,7 +109,7 @@ def write_model_card(card: ModelCard, cfg: TrainConfig, path: Path) -> None:
         "DFDC data may be used for research on deepfake detection only (DFDC terms); this",
         "checkpoint inherits that restriction.",
         "",
-        "## Recipe (reproduce: `python manage.py train_detector`)",
+        f"## Recipe (reproduce: {_reproduce(cfg)})",
         f"1. Frame stage: the first {cfg.frozen_blocks} MobileNetV2 blocks stay at ImageNet"
         f" weights; their outputs for {cfg.frame_views} augmented views of every training crop"
         f" are cached; the other blocks and the frame head train {cfg.frame_epochs} epochs (one"

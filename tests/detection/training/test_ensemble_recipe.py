@@ -3,6 +3,7 @@ import json
 import torch
 
 from detection.models import load_checkpoint
+from detection.training.card_text import write_model_card
 from detection.training.config import TrainConfig
 from detection.training.train import run
 from tests.support import real_video, small_crop_csv
@@ -41,3 +42,12 @@ def test_ensemble_recipe_trains_each_seed_apart_and_calibrates_their_mean(tmp_pa
     assert 0.0 <= card.metrics["val_sequences_auc"] <= 1.0
     assert json.loads((tmp_path / "config.json").read_text())["ensemble_seeds"] == [5, 6]
     assert not (tmp_path / "temporal-codes.pt").exists()  # no training set encoded for it
+
+    write_model_card(card, cfg, tmp_path / "MODEL_CARD.md")
+    text = (tmp_path / "MODEL_CARD.md").read_text()
+    assert "— ensemble of 2 × cnn_lstm_mobilenet_v2, version" in text
+    assert (
+        '`python manage.py train_detector --config FILE`, FILE holding `{"ensemble_seeds": [5, 6]}`'
+        in text
+    )
+    assert "Seeds 5 and 6, one per member (identity split and held-out sets: seed 1337)." in text
