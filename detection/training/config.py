@@ -80,7 +80,8 @@ class TrainConfig:
     test_fakes_per_video: int = 2
     # (): one model. Otherwise an ensemble with one member per training seed: the frame and
     # temporal stages train each member in its own folder (run dir / seed-N), then the mean
-    # of the members' logits is calibrated, validated and tested as one model.
+    # of the members' logits is calibrated, validated and tested as one model. The shipped
+    # model is (1337, 2024): one run of this recipe takes about 80 min on a 2-core CPU.
     ensemble_seeds: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
