@@ -1,6 +1,7 @@
 """Checkpoint = weights + ModelCard: the card holds everything needed to rebuild and use it."""
 
 import dataclasses
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,17 @@ class ModelCard:
             if key in data:
                 data[key] = tuple(data[key])
         return cls(**data)
+
+
+def weights_digest(model: nn.Module) -> str:
+    """12 hex digits of SHA-256 over the weights as saved (fp16): a model's version must change
+    with its weights, or results of an older model would be reused as the new one's."""
+    digest = hashlib.sha256()
+    for name, value in sorted(model.state_dict().items()):
+        value = value.half() if value.is_floating_point() else value
+        digest.update(name.encode())
+        digest.update(value.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:12]
 
 
 def save_checkpoint(model: nn.Module, card: ModelCard, path: Path, *, half: bool = True) -> None:

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from detection.models import ModelCard, create_model, load_checkpoint, save_checkpoint
+from detection.models.card import weights_digest
 from detection.models.ensemble import Ensemble
 from detection.scoring import calibrate as calibrate_logits
 from detection.training.config import TrainConfig
@@ -84,7 +85,7 @@ def calibrate(cfg: TrainConfig, run_dir: Path, out: Path) -> ModelCard:
         frame_temperature=frame_t,
         frame_bias=frame_b,
         trained=True,
-        version=datetime.now(UTC).strftime("%Y.%m.%d"),
+        version=f"{datetime.now(UTC):%Y.%m.%d}-{weights_digest(model)}",
         training_data=TRAINING_DATA,
         metrics={
             "split": {"seed": cfg.split_seed, "fractions": [0.8, 0.1, 0.1], "by": "identity"},

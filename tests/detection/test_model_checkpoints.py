@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from detection.models import ModelCard, create_model, list_models, load_checkpoint, save_checkpoint
-from detection.models.card import CheckpointError
+from detection.models.card import CheckpointError, weights_digest
 
 MEMBER = {"member": "cnn_lstm_mobilenet_v2", "members": 2}
 
@@ -32,6 +32,18 @@ def test_checkpoint_round_trip_gives_identical_outputs(tmp_path):
     with torch.inference_mode():
         assert torch.equal(model(clips), loaded(clips))
     assert loaded_card == card
+
+
+def test_weights_digest_follows_the_saved_weights(tmp_path):
+    torch.manual_seed(3)
+    model = create_model("cnn_lstm_mobilenet_v2", hidden_size=16)
+    card = ModelCard(architecture="cnn_lstm_mobilenet_v2", config={"hidden_size": 16})
+    save_checkpoint(model, card, tmp_path / "m.pt")
+    loaded, _ = load_checkpoint(tmp_path / "m.pt")
+    assert weights_digest(loaded) == weights_digest(model)  # fp16 storage: the same version
+    with torch.no_grad():
+        loaded.sequence_head[1].bias += 0.01
+    assert weights_digest(loaded) != weights_digest(model)
 
 
 def test_missing_or_foreign_checkpoint_is_a_clear_error(tmp_path):

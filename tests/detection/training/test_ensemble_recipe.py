@@ -3,6 +3,7 @@ import json
 import torch
 
 from detection.models import load_checkpoint
+from detection.models.card import weights_digest
 from detection.training.card_text import write_model_card
 from detection.training.config import TrainConfig
 from detection.training.train import run
@@ -34,6 +35,7 @@ def test_ensemble_recipe_trains_each_seed_apart_and_calibrates_their_mean(tmp_pa
     assert not torch.equal(members[0][head], members[1][head])  # trained apart
     model, card = load_checkpoint(output)
     assert card.architecture == "ensemble" and card.trained
+    assert card.version.endswith(f"-{weights_digest(model)}")  # a new model, a new version
     assert card.config == {"member": cfg.architecture, "members": 2, **cfg.model_config}
     for member, state in zip(model.members, members, strict=True):
         assert torch.allclose(member.state_dict()[head], state[head], atol=1e-3)  # fp16 copy
