@@ -38,31 +38,35 @@ TRAINING_DATA = (
 )
 
 
-def assemble(cfg: TrainConfig, run_dir: Path) -> tuple[nn.Module, str, dict]:
-    """The recipe's model from its trained members, with its registry name and config."""
-    members = []
-    for _, folder in cfg.member_runs(run_dir):
+def assemble(cfg: TrainConfig, run_dir: Path) -> tuple[nn.Module, str, dict, tuple]:
+    """The recipe's model from its trained members, with its registry name and config, and
+    its validation sequences: the codes each member's temporal stage cached, side by side
+    (the members share split_seed, so they cut the same clips)."""
+    members, sequences = [], []
+    for member_cfg, folder in cfg.member_runs(run_dir):
         member = create_model(cfg.architecture, **cfg.model_config)
         state = torch.load(folder / "temporal-best.pt", map_location="cpu", weights_only=True)
         member.load_state_dict(state)
         members.append(member)
+        sets = encoded_sets(member_cfg, member, folder)
+        sequences.append(concat_sequences(sets["val_videos"], sets["val_crops"]))
+    _, lengths, labels = sequences[0]
+    if any(not torch.equal(s[1], lengths) or not torch.equal(s[2], labels) for s in sequences):
+        raise ValueError("the ensemble's members were validated on different sequences")
+    validation = (torch.cat([s[0] for s in sequences], dim=-1), lengths, labels)
     if not cfg.ensemble_seeds:
-        return members[0], cfg.architecture, dict(cfg.model_config)
+        return members[0], cfg.architecture, dict(cfg.model_config), validation
     config = {"member": cfg.architecture, "members": len(members), **cfg.model_config}
-    return Ensemble(members), "ensemble", config
+    return Ensemble(members), "ensemble", config, validation
 
 
 def calibrate(cfg: TrainConfig, run_dir: Path, out: Path) -> ModelCard:
     """Fit Platt scaling of both heads on validation data and write the checkpoint."""
-    model, architecture, config = assemble(cfg, run_dir)
+    model, architecture, config, val = assemble(cfg, run_dir)
     model.eval()
     splits = split_by_identity(read_crop_csv(Path(cfg.dfdc_csv)), cfg.split_seed)
     val_frames = FrameDataset(splits["val"], cfg.input_size, cfg.mean, cfg.std, train=False)
     f_logits, f_labels = frame_logits(model, val_frames, torch.device("cpu"))
-    # A single model's validation codes were cached by its temporal stage; an ensemble's
-    # are encoded here, without its members' training sets.
-    sets = encoded_sets(cfg, model, run_dir, with_training=not cfg.ensemble_seeds)
-    val = concat_sequences(sets["val_videos"], sets["val_crops"])
     s_logits = sequence_logits(model, val)
     frame_t, frame_b = fit_platt(f_labels, f_logits)
     sequence_t, sequence_b = fit_platt(val[2].numpy(), s_logits)

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 from tqdm import tqdm
 
 from detection.models.cnn_lstm import CnnLstm
@@ -48,11 +47,8 @@ def video_clip_set(
     return result
 
 
-def encoded_sets(
-    cfg: TrainConfig, model: nn.Module, run_dir: Path, *, with_training: bool = True
-) -> dict[str, tuple]:
-    """Validation sequences and, unless `with_training` is False, training sequences, encoded
-    by the frozen CNN; the full set is encoded once and cached on disk."""
+def encoded_sets(cfg: TrainConfig, model: CnnLstm, run_dir: Path) -> dict[str, tuple]:
+    """Train and validation sequences, encoded once by the frozen CNN (cached on disk)."""
     cache = run_dir / "temporal-codes.pt"
     if cache.exists():
         return torch.load(cache, weights_only=True)
@@ -65,8 +61,6 @@ def encoded_sets(
         "val_videos": encode_clips(model, val_clips, cfg, augment=False, desc="encode val videos"),
         "val_crops": encode_clips(model, val_crops, cfg, augment=False, desc="encode val crops"),
     }
-    if not with_training:
-        return sets
     train_clips = video_clip_set(
         cfg,
         training_videos(cfg),
