@@ -65,13 +65,20 @@ def _ensemble(card: ModelCard) -> list[str]:
 
 
 def _reproduce(cfg: TrainConfig) -> str:
-    if not cfg.ensemble_seeds:
+    overrides = cfg.overrides()
+    if not overrides:
         return "`python manage.py train_detector`"
-    seeds = json.dumps({"ensemble_seeds": list(cfg.ensemble_seeds)})
-    return (
-        f"`python manage.py train_detector --config FILE`, FILE holding `{seeds}`; steps 1 and 2"
-        " train each member in turn, steps 3 and 4 take the ensemble"
-    )
+    holding = json.dumps(overrides)
+    text = f"`python manage.py train_detector --config FILE`, FILE holding `{holding}`"
+    if cfg.ensemble_seeds:
+        text += "; steps 1 and 2 train each member in turn, steps 3 and 4 take the ensemble"
+    return text
+
+
+def _frame_skip(cfg: TrainConfig) -> str:
+    if not cfg.model_config.get("frame_skip"):
+        return ""
+    return "; the LSTM head's output is added to the mean of the clip's frame logits (frame_skip)"
 
 
 def _title(card: ModelCard) -> str:
@@ -91,6 +98,11 @@ def write_model_card(card: ModelCard, cfg: TrainConfig, path: Path) -> None:
         "Scores whether the faces in a video are manipulated (face swap, blending). A CNN",
         "(ImageNet MobileNetV2, fine-tuned) encodes each face crop; an LSTM reads each face",
         "track's sequence of codes; the most suspicious track decides the video.",
+        *(
+            ["The LSTM corrects, rather than replaces, the mean of the track's frame logits."]
+            if cfg.model_config.get("frame_skip")
+            else []
+        ),
         *_ensemble(card),
         "",
         "## Use",
@@ -125,7 +137,8 @@ def write_model_card(card: ModelCard, cfg: TrainConfig, path: Path) -> None:
         f" video) from the training real videos{reencodes}"
         " and consistent self-blended fakes of the same clips, plus"
         f" {cfg.crop_sequences} jittered DFDC crop sequences; {cfg.temporal_epochs}"
-        f" epochs at AdamW lr {cfg.temporal_lr}, best epoch by validation loss.",
+        f" epochs at AdamW lr {cfg.temporal_lr}, best epoch by validation loss"
+        f"{_frame_skip(cfg)}.",
         "3. Calibration: Platt scaling of both heads on validation data (DFDC validation"
         f" identities; validation videos {', '.join(cfg.val_videos)}).",
         f"4. Test: held-out DFDC identities; held-out videos {', '.join(cfg.test_videos)} cut in"

@@ -22,6 +22,24 @@ def test_every_registered_model_scores_frames_and_sequences(name):
     assert torch.isfinite(sequence).all()
 
 
+def test_frame_skip_adds_the_mean_of_a_tracks_own_frame_logits():
+    torch.manual_seed(2)
+    plain = create_model("cnn_lstm_mobilenet_v2", hidden_size=8).eval()
+    skip = create_model("cnn_lstm_mobilenet_v2", hidden_size=8, frame_skip=True).eval()
+    skip.load_state_dict(plain.state_dict())
+    codes, lengths = torch.randn(2, 5, plain.feature_dim), torch.tensor([5, 3])
+    with torch.inference_mode():
+        frames = plain.frame_logits(codes)
+        expected = plain.sequence_logits(codes, lengths) + torch.stack(
+            [frames[0].mean(), frames[1, :3].mean()]
+        )
+        assert torch.allclose(skip.sequence_logits(codes, lengths), expected, atol=1e-6)
+        codes[1, 3:] += 100.0  # padding past a track's length changes nothing
+        assert torch.allclose(skip.sequence_logits(codes, lengths), expected, atol=1e-6)
+        one = skip.sequence_logits(codes[:1])  # no lengths: the whole sequence
+        assert torch.allclose(one, expected[:1], atol=1e-6)
+
+
 def test_checkpoint_round_trip_gives_identical_outputs(tmp_path):
     torch.manual_seed(1)
     model = create_model("cnn_lstm_mobilenet_v2", hidden_size=16).eval()

@@ -54,8 +54,8 @@ def test_ensemble_recipe_trains_each_seed_apart_and_calibrates_their_mean(tmp_pa
     write_model_card(card, cfg, tmp_path / "MODEL_CARD.md")
     text = (tmp_path / "MODEL_CARD.md").read_text()
     assert "— ensemble of 2 × cnn_lstm_mobilenet_v2, version" in text
-    assert (
-        '`python manage.py train_detector --config FILE`, FILE holding `{"ensemble_seeds": [5, 6]}`'
-        in text
-    )
+    assert "added to the mean of the clip's frame logits (frame_skip)" in text  # the default
+    recipe = text.split("`python manage.py train_detector --config FILE`, FILE holding `")[1]
+    (tmp_path / "recipe.json").write_text(recipe.split("`")[0])
+    assert TrainConfig.load(tmp_path / "recipe.json") == cfg  # the card's command reproduces it
     assert "Seeds 5 and 6, one per member (identity split and held-out sets: seed 1337)." in text
