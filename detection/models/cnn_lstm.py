@@ -98,9 +98,9 @@ class CnnLstm(nn.Module):
         frames = self.frame_logits(features)
         if lengths is None:
             return frames.mean(-1)
-        steps = torch.arange(features.shape[1], device=features.device)
-        valid = steps[None, :] < lengths.to(features.device)[:, None]
-        return (frames * valid).sum(-1) / lengths.to(frames)
+        lengths = lengths.to(frames.device)
+        valid = torch.arange(frames.shape[-1], device=frames.device) < lengths[:, None]
+        return (frames * valid).sum(-1) / lengths
 
     def forward(self, clips: Tensor, lengths: Tensor | None = None) -> Tensor:
         """(B, T, 3, H, W) clips → (B) sequence logits."""

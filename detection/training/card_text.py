@@ -75,10 +75,13 @@ def _reproduce(cfg: TrainConfig) -> str:
     return text
 
 
-def _frame_skip(cfg: TrainConfig) -> str:
+def _frame_skip(cfg: TrainConfig) -> list[str]:
     if not cfg.model_config.get("frame_skip"):
-        return ""
-    return "; the LSTM head's output is added to the mean of the clip's frame logits (frame_skip)"
+        return []
+    return [
+        "A track's logit is the mean of its frame logits plus the LSTM's correction",
+        "(frame_skip): the LSTM corrects the frame evidence rather than replacing it.",
+    ]
 
 
 def _title(card: ModelCard) -> str:
@@ -98,11 +101,7 @@ def write_model_card(card: ModelCard, cfg: TrainConfig, path: Path) -> None:
         "Scores whether the faces in a video are manipulated (face swap, blending). A CNN",
         "(ImageNet MobileNetV2, fine-tuned) encodes each face crop; an LSTM reads each face",
         "track's sequence of codes; the most suspicious track decides the video.",
-        *(
-            ["The LSTM corrects, rather than replaces, the mean of the track's frame logits."]
-            if cfg.model_config.get("frame_skip")
-            else []
-        ),
+        *_frame_skip(cfg),
         *_ensemble(card),
         "",
         "## Use",
@@ -137,8 +136,7 @@ def write_model_card(card: ModelCard, cfg: TrainConfig, path: Path) -> None:
         f" video) from the training real videos{reencodes}"
         " and consistent self-blended fakes of the same clips, plus"
         f" {cfg.crop_sequences} jittered DFDC crop sequences; {cfg.temporal_epochs}"
-        f" epochs at AdamW lr {cfg.temporal_lr}, best epoch by validation loss"
-        f"{_frame_skip(cfg)}.",
+        f" epochs at AdamW lr {cfg.temporal_lr}, best epoch by validation loss.",
         "3. Calibration: Platt scaling of both heads on validation data (DFDC validation"
         f" identities; validation videos {', '.join(cfg.val_videos)}).",
         f"4. Test: held-out DFDC identities; held-out videos {', '.join(cfg.test_videos)} cut in"

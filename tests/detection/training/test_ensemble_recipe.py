@@ -1,8 +1,9 @@
 import json
 
+import pytest
 import torch
 
-from detection.models import load_checkpoint
+from detection.models import create_model, load_checkpoint
 from detection.models.card import weights_digest
 from detection.training.card_text import write_model_card
 from detection.training.config import TrainConfig
@@ -54,8 +55,22 @@ def test_ensemble_recipe_trains_each_seed_apart_and_calibrates_their_mean(tmp_pa
     write_model_card(card, cfg, tmp_path / "MODEL_CARD.md")
     text = (tmp_path / "MODEL_CARD.md").read_text()
     assert "— ensemble of 2 × cnn_lstm_mobilenet_v2, version" in text
-    assert "added to the mean of the clip's frame logits (frame_skip)" in text  # the default
+    assert "mean of its frame logits plus the LSTM's correction" in text  # frame_skip: default
     recipe = text.split("`python manage.py train_detector --config FILE`, FILE holding `")[1]
     (tmp_path / "recipe.json").write_text(recipe.split("`")[0])
     assert TrainConfig.load(tmp_path / "recipe.json") == cfg  # the card's command reproduces it
     assert "Seeds 5 and 6, one per member (identity split and held-out sets: seed 1337)." in text
+
+
+def test_members_validated_on_different_sequences_are_refused(tmp_path):
+    """Calibrating an ensemble puts its members' cached validation codes side by side: that
+    only means something when every member cut the same clips (same split_seed)."""
+    cfg = TrainConfig(ensemble_seeds=(5, 6))
+    for (_, folder), labels in zip(cfg.member_runs(tmp_path), ([0, 1], [1, 0]), strict=True):
+        folder.mkdir()
+        model = create_model(cfg.architecture, **cfg.model_config)
+        torch.save(model.state_dict(), folder / "temporal-best.pt")
+        codes = (torch.zeros(2, 4, model.feature_dim), torch.tensor([4, 3]), torch.tensor(labels))
+        torch.save({"val_videos": codes, "val_crops": codes}, folder / "temporal-codes.pt")
+    with pytest.raises(ValueError, match="validated on different sequences"):
+        assemble(cfg, tmp_path)
