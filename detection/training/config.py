@@ -57,7 +57,8 @@ class TrainConfig:
     frame_lr: float = 1e-3
     weight_decay: float = 1e-4
     # Run 12 tried 0.5: the validation videos' reals and fakes both scored lower (the gap
-    # between them narrowed) and DFDC validation fell to 0.891 at the chosen epoch.
+    # between them narrowed) and DFDC validation fell to 0.891 at the chosen epoch. Run 13
+    # tried 0.4: DFDC validation held (0.908), but 3 of 9 validation real segments scored fake.
     sbi_fraction: float = 0.3
     # True: training fakes also get deformed-outline and inner-face masks (validation and test
     # fakes keep the ellipse either way, so their sets stay the same). Run 5 tried it, with
@@ -90,7 +91,8 @@ class TrainConfig:
     # (): one model. Otherwise an ensemble with one member per training seed: the frame and
     # temporal stages train each member in its own folder (run dir / seed-N), then the mean
     # of the members' logits is calibrated, validated and tested as one model. The shipped
-    # model is (1337, 2024): one run of this recipe takes about 80 min on a 2-core CPU.
+    # model is (1337, 2024): one run of this recipe takes 75-90 min on a 2-core CPU
+    # (run 13: 89 min from a bare machine, face tracks and stem caches included).
     # Run 11 added a third member (4096): more false positives on the validation videos.
     ensemble_seeds: tuple[int, ...] = ()
 
