@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 import json
 import logging
+import shutil
 import time
 from pathlib import Path
 
@@ -25,6 +26,17 @@ from detection.training.temporal import train_temporal
 STAGES = ("frames", "temporal", "calibrate", "validate", "evaluate")
 TRAINING_STAGES = ("frames", "temporal", "calibrate")  # the card's training time
 DEFAULT_OUTPUT = REPO_ROOT / "detection" / "weights" / "unmask-default.pt"
+
+
+def missing_tool(cfg: TrainConfig, stages: tuple[str, ...]) -> str | None:
+    """Why these stages cannot finish on this machine, said before the hour-long ones start:
+    validation and test write self-blended fake videos, and re-encoded copies need ffmpeg too."""
+    needs_ffmpeg = {"validate", "evaluate"} | (
+        {"frames", "temporal"} if cfg.video_reencode_crf else set()
+    )
+    if needs_ffmpeg.intersection(stages) and shutil.which("ffmpeg") is None:
+        return "ffmpeg is not installed (Debian/Ubuntu: `make system-deps` or `apt install ffmpeg`)"
+    return None
 
 
 def run(
@@ -84,12 +96,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     cfg = TrainConfig.load(args.config)
+    stages = STAGES if args.stage == "all" else (args.stage,)
+    problem = missing_tool(cfg, stages)
+    if problem:
+        raise SystemExit(f"train_detector: {problem}; nothing was run.")
     device = torch.device(
         ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
     )
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
-    stages = STAGES if args.stage == "all" else (args.stage,)
     run(cfg, args.run_dir, args.output, stages, device, args.notes)
     return 0
 
