@@ -91,8 +91,8 @@ class TrainConfig:
     # (): one model. Otherwise an ensemble with one member per training seed: the frame and
     # temporal stages train each member in its own folder (run dir / seed-N), then the mean
     # of the members' logits is calibrated, validated and tested as one model. The shipped
-    # model is (1337, 2024): one run of this recipe takes 75-90 min on a 2-core CPU
-    # (run 13: 89 min from a bare machine, face tracks and stem caches included).
+    # model is (1337, 2024). On a 2-core CPU, frames + temporal of one run took 73.9, 80.2 and
+    # 87.8 min (runs 11, 9, 13; run 13 from a bare machine, face tracks and caches included).
     # Run 11 added a third member (4096): more false positives on the validation videos.
     ensemble_seeds: tuple[int, ...] = ()
 

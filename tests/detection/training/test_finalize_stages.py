@@ -7,7 +7,7 @@ import torch
 from detection.models import load_checkpoint
 from detection.training.config import TrainConfig
 from detection.training.data import read_crop_csv, split_by_identity
-from detection.training.train import DEFAULT_OUTPUT, main, missing_tool, run
+from detection.training.train import DEFAULT_OUTPUT, STAGES, main, missing_tool, run
 from tests.support import real_video, require, small_crop_csv
 
 
@@ -48,14 +48,17 @@ def test_validate_and_evaluate_stages_measure_videos_and_write_the_card(tmp_path
     assert "Seed 7 (identity split and held-out sets: seed 1337)." in text
 
 
-def test_a_run_that_would_need_ffmpeg_later_stops_before_its_first_stage(tmp_path, monkeypatch):
+def test_a_run_that_needs_ffmpeg_stops_before_its_first_stage_without_it(
+    tmp_path, monkeypatch, ffmpeg_ok
+):
     """Validation writes self-blended fake videos with ffmpeg: without it, say so before the
     hour-long frame stage, not after it."""
-    assert missing_tool(TrainConfig(), ("frames", "validate")) is None  # ffmpeg is here
+    assert missing_tool(TrainConfig(), STAGES) is None
     monkeypatch.setenv("PATH", str(tmp_path / "no-tools"))
-    run_dir = tmp_path / "run"
-    with pytest.raises(SystemExit, match=r"ffmpeg is not installed.*nothing was run"):
-        main(["--run-dir", str(run_dir), "--output", str(tmp_path / "model.pt")])
-    assert not run_dir.exists()
+    assert "ffmpeg" in missing_tool(TrainConfig(), STAGES)
     assert missing_tool(TrainConfig(), ("frames", "temporal", "calibrate")) is None
     assert "ffmpeg" in missing_tool(TrainConfig(video_reencode_crf=(28,)), ("frames",))
+    run_dir = tmp_path / "run"
+    with pytest.raises(SystemExit, match=r"ffmpeg is not installed.*nothing was run"):
+        main(["--run-dir", str(run_dir), "--output", str(tmp_path / "m.pt"), "--stage", "validate"])
+    assert not run_dir.exists()
