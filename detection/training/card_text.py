@@ -28,6 +28,30 @@ def _validation_videos(metrics: dict) -> str:
     )
 
 
+def _test_segments(card: ModelCard) -> list[str]:
+    """The held-out videos one by one: which real videos the model takes for fakes."""
+    segments = card.metrics.get("test_videos_segments")
+    if not segments:
+        return []
+    by_video: dict[tuple[str, int], list[str]] = {}
+    for segment in segments:
+        key = (segment["video"], segment["label"])
+        by_video.setdefault(key, []).append(f"{segment['cnn_lstm']:.2f}")
+    return [
+        "",
+        "Held-out test videos, segment by segment: the calibrated CNN-LSTM probability of each"
+        f" segment (binary threshold {card.threshold}; the verdict says fake from"
+        f" {card.uncertain_band[1]}).",
+        "",
+        "| video | label | segments |",
+        "|---|---|---|",
+        *(
+            f"| {video} | {'fake' if label else 'real'} | {', '.join(scores)} |"
+            for (video, label), scores in by_video.items()
+        ),
+    ]
+
+
 def _masks(cfg: TrainConfig) -> str:
     if not cfg.sbi_varied_masks:
         return "elliptical masks"
@@ -156,6 +180,7 @@ def write_model_card(card: ModelCard, cfg: TrainConfig, path: Path) -> None:
     ):
         if key in m:
             lines.append(_row(name, m[key]))
+    lines += _test_segments(card)
     lines += [
         "",
         f"Validation: DFDC frames AUC {m.get('val_dfdc_frames_auc', float('nan')):.3f},"

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Scored:
+    paths: list[str] = field(default_factory=list)
     labels: list[int] = field(default_factory=list)
     scores: list[float] = field(default_factory=list)
     baseline: list[float] = field(default_factory=list)
@@ -80,6 +81,7 @@ def score_samples(
     if images:
         model, card = load_checkpoint(model_path, device)
         probabilities = score_images(model, card, [s.path for s in images], torch.device(device))
+        scored.paths += [str(s.path) for s in images]
         scored.labels += [s.label for s in images]
         scored.scores += probabilities.tolist()
         scored.baseline += probabilities.tolist()
@@ -98,10 +100,29 @@ def score_samples(
                 {"path": str(sample.path), "reason": "; ".join(result["quality"])}
             )
             continue
+        scored.paths.append(str(sample.path))
         scored.labels.append(sample.label)
         scored.scores.append(result["fake_probability"])
         scored.baseline.append(mean_pool_score(result))
     return scored
+
+
+def per_sample(scored: Scored) -> list[dict]:
+    """Every scored sample with its label and both scores: the report's figures say how
+    often the model is wrong, these say on which videos."""
+    return [
+        {"path": path, "label": label, "fake_probability": score, "mean_pool": baseline}
+        for path, label, score, baseline in zip(
+            scored.paths, scored.labels, scored.scores, scored.baseline, strict=True
+        )
+    ]
+
+
+def worst_errors(samples: Sequence[dict], threshold: float, count: int) -> list[dict]:
+    """The samples on the wrong side of the threshold, most confidently wrong first."""
+    wrong = [s for s in samples if (s["fake_probability"] >= threshold) != bool(s["label"])]
+    wrong.sort(key=lambda s: abs(s["fake_probability"] - threshold), reverse=True)
+    return wrong[:count]
 
 
 def plot_roc(curves: dict[str, tuple[Sequence[int], Sequence[float]]], path: Path) -> None:
@@ -158,6 +179,7 @@ def evaluate_dataset(
         "skipped": scored.skipped,
         "model_metrics": binary_report(scored.labels, scored.scores, threshold).to_dict(),
         "baseline_mean_pool": binary_report(scored.labels, scored.baseline, threshold).to_dict(),
+        "per_sample": per_sample(scored),
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "report.json").write_text(json.dumps(report, indent=2))

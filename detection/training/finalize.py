@@ -112,13 +112,14 @@ def videos_vs_sbi(
     cfg: TrainConfig, checkpoint: Path, names: Sequence[str], work_dir: Path, seed: int
 ) -> dict:
     """Video-level reports, CNN-LSTM and mean-pool baseline, of the whole engine on 3-s
-    segments of the named real videos and of self-blended fake videos made from them."""
+    segments of the named real videos and of self-blended fake videos made from them, and
+    every segment's scores: which videos look fake, not only how many."""
     from detection.pipeline import DetectOptions, detect, load_model
     from detection.video import probe
 
     card = load_model(checkpoint).card  # the copy every detect() call below reuses
     options = DetectOptions(model_path=checkpoint, device="cpu")
-    video_labels, video_scores, baseline_scores, skipped = [], [], [], []
+    segments, skipped = [], []
     with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
         for offset, name in enumerate(names):
             real = Path(cfg.real_videos) / name
@@ -134,16 +135,20 @@ def videos_vs_sbi(
                     if result["fake_probability"] is None:
                         skipped.append(f"{path.name} {start:.0f}-{end:.0f}s: no face")
                         continue
-                    video_labels.append(label)
-                    video_scores.append(result["fake_probability"])
-                    baseline_scores.append(mean_pool_score(result))
+                    segments.append(
+                        {"video": path.name, "label": label, "start": start, "end": end,
+                         "cnn_lstm": result["fake_probability"],
+                         "mean_pool": mean_pool_score(result)}
+                    )  # fmt: skip
 
-    def report(scores: list[float]) -> dict:
-        return binary_report(video_labels, scores, card.threshold).to_dict()
+    def report(score: str) -> dict:
+        labels = [segment["label"] for segment in segments]
+        return binary_report(labels, [s[score] for s in segments], card.threshold).to_dict()
 
     return {
-        "cnn_lstm": report(video_scores),
-        "mean_pool_baseline": report(baseline_scores),
+        "cnn_lstm": report("cnn_lstm"),
+        "mean_pool_baseline": report("mean_pool"),
+        "segments": segments,
         "skipped": skipped,
         "videos": list(names),
     }
@@ -171,6 +176,7 @@ def evaluate_test(cfg: TrainConfig, checkpoint: Path, work_dir: Path) -> dict:
         "test_dfdc_frames": binary_report(labels, probabilities, card.threshold).to_dict(),
         "test_videos_vs_sbi": videos["cnn_lstm"],
         "test_videos_vs_sbi_mean_pool_baseline": videos["mean_pool_baseline"],
+        "test_videos_segments": videos["segments"],
         "test_videos_skipped": videos["skipped"],
         "test_videos": videos["videos"],
     }

@@ -27,7 +27,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         from detection.pipeline import resolve_model_path
-        from detection.training.evaluate import evaluate_dataset
+        from detection.training.evaluate import evaluate_dataset, worst_errors
 
         model = resolve_model_path(options["model"])
         try:
@@ -50,6 +50,13 @@ class Command(BaseCommand):
                 f"P={r['precision']:.4f} R={r['recall']:.4f} F1={r['f1']:.4f} ECE={r['ece']:.4f} "
                 f"tp={c['tp']} fp={c['fp']} tn={c['tn']} fn={c['fn']}"
             )
+        threshold = report["model_metrics"]["threshold"]
+        wrong = worst_errors(report["per_sample"], threshold, count=5)
+        if wrong:
+            self.stdout.write(f"most confidently wrong (threshold {threshold}):")
+            for sample in wrong:
+                label = "fake" if sample["label"] else "real"
+                self.stdout.write(f"  p={sample['fake_probability']:.3f} {label}  {sample['path']}")
         if report["skipped"]:
             self.stdout.write(f"skipped {len(report['skipped'])} sample(s): see report.json")
         self.stdout.write(

@@ -35,7 +35,18 @@ def test_validate_and_evaluate_stages_measure_videos_and_write_the_card(tmp_path
         confusion = report["confusion"]  # real segments against a blended fake of the video
         assert confusion["tp"] + confusion["fn"] >= 1 and confusion["tn"] + confusion["fp"] >= 1
         assert report["count"] == sum(confusion.values())
+    segments = validation["segments"]  # each segment's scores, behind the figures above
+    assert len(segments) == validation["cnn_lstm"]["count"]
+    called_fake = [s for s in segments if s["cnn_lstm"] >= card.threshold]
+    assert sum(s["label"] for s in called_fake) == validation["cnn_lstm"]["confusion"]["tp"]
+    assert len(called_fake) == sum(validation["cnn_lstm"]["confusion"][k] for k in ("tp", "fp"))
+    assert {(s["video"], s["label"]) for s in segments} == {
+        (video.name, 0),
+        (f"{video.stem}-sbi0.mp4", 1),
+    }
+    assert all(s["end"] - s["start"] <= cfg.test_segment_s for s in segments)
     assert card.metrics["test_videos_vs_sbi"]["count"] == validation["cnn_lstm"]["count"]
+    assert len(card.metrics["test_videos_segments"]) == validation["cnn_lstm"]["count"]
     test_split = split_by_identity(read_crop_csv(csv_path), cfg.split_seed)["test"]
     assert len(split_by_identity(read_crop_csv(csv_path), cfg.seed)["test"]) != len(test_split)
     assert 0 < card.metrics["test_dfdc_frames"]["count"] == len(test_split)  # test split only
@@ -45,6 +56,11 @@ def test_validate_and_evaluate_stages_measure_videos_and_write_the_card(tmp_path
     assert "## Provenance\nRun 99 of the recipe" in text
     assert f"validation videos ({video.name}) against self-blended fakes" in text
     assert "not a test" in text
+    real_row = next(line for line in text.splitlines() if line.startswith(f"| {video.name} |"))
+    test_real = [s for s in card.metrics["test_videos_segments"] if s["label"] == 0]
+    scores = ", ".join(f"{s['cnn_lstm']:.2f}" for s in test_real)
+    assert real_row == f"| {video.name} | real | {scores} |"
+    assert f"| {video.stem}-sbi0.mp4 | fake | " in text
     assert "Seed 7 (identity split and held-out sets: seed 1337)." in text
 
 
