@@ -109,7 +109,7 @@ def score_samples(
 
 def per_sample(scored: Scored) -> list[dict]:
     """Every scored sample with its label and both scores: the report's figures say how
-    often the model is wrong, these say on which videos."""
+    often the model is wrong, these say on which samples."""
     return [
         {"path": path, "label": label, "fake_probability": score, "mean_pool": baseline}
         for path, label, score, baseline in zip(
