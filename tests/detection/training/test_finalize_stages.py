@@ -44,7 +44,9 @@ def test_validate_and_evaluate_stages_measure_videos_and_write_the_card(tmp_path
         (video.name, 0),
         (f"{video.stem}-sbi0.mp4", 1),
     }
-    assert all(s["end"] - s["start"] <= cfg.test_segment_s for s in segments)
+    starts = [s["start"] for s in segments if s["label"] == 0]  # the real video, in order
+    assert starts == [k * cfg.test_segment_s for k in range(len(starts))]
+    assert all(s["start"] < s["end"] for s in segments)
     assert card.metrics["test_videos_vs_sbi"]["count"] == validation["cnn_lstm"]["count"]
     assert len(card.metrics["test_videos_segments"]) == validation["cnn_lstm"]["count"]
     test_split = split_by_identity(read_crop_csv(csv_path), cfg.split_seed)["test"]

@@ -20,6 +20,7 @@ SEND = (
 def serve_one_smtp_session(listener: socket.socket, received: list[str]) -> None:
     """Just enough SMTP to accept one message: every line the client sends is kept."""
     conn, _ = listener.accept()
+    conn.settimeout(60)
     with conn, conn.makefile("rb") as lines:
         conn.sendall(b"220 test ready\r\n")
         in_data = False
@@ -56,7 +57,10 @@ def shell(code: str, **env: str) -> subprocess.CompletedProcess:
 def test_with_email_host_set_mail_goes_out_by_smtp():
     received: list[str] = []
     with socket.create_server(("127.0.0.1", 0)) as listener:
-        server = threading.Thread(target=serve_one_smtp_session, args=(listener, received))
+        listener.settimeout(60)  # a client that never connects fails the test, never hangs it
+        server = threading.Thread(
+            target=serve_one_smtp_session, args=(listener, received), daemon=True
+        )
         server.start()
         port = listener.getsockname()[1]
         done = shell(SEND, EMAIL_HOST="127.0.0.1", EMAIL_PORT=str(port), EMAIL_USE_TLS="false")
