@@ -19,6 +19,8 @@ class TrainConfig:
     architecture: str = "cnn_lstm_mobilenet_v2"
     # frame_skip: the LSTM corrects the mean of a track's frame logits. Runs 5 to 8 showed the
     # mean-pool baseline ranking the validation videos at least as well as the LSTM alone.
+    # Run 15 read each crop and its mirror (mean of both codes) with run 10's weights: one more
+    # validation real segment above 0.5, so the engine keeps one backbone pass per crop.
     model_config: dict[str, Any] = field(
         default_factory=lambda: {
             "hidden_size": 128,
