@@ -46,7 +46,8 @@ def test_validate_and_evaluate_stages_measure_videos_and_write_the_card(tmp_path
     }
     starts = [s["start"] for s in segments if s["label"] == 0]  # the real video, in order
     assert starts == [k * cfg.test_segment_s for k in range(len(starts))]
-    assert all(s["start"] < s["end"] for s in segments)
+    # whole windows only: a 6.1-s video gives two 3-s segments, no 0.1-s remainder
+    assert all(s["end"] - s["start"] == cfg.test_segment_s for s in segments)
     assert card.metrics["test_videos_vs_sbi"]["count"] == validation["cnn_lstm"]["count"]
     assert len(card.metrics["test_videos_segments"]) == validation["cnn_lstm"]["count"]
     test_split = split_by_identity(read_crop_csv(csv_path), cfg.split_seed)["test"]
