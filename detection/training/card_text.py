@@ -61,6 +61,18 @@ def _masks(cfg: TrainConfig) -> str:
     )
 
 
+def _self_blends(cfg: TrainConfig) -> str:
+    if cfg.sbi_paired:
+        return (
+            "every real DFDC and video-track crop also read as its own self-blended fake under"
+            " the same augmentation (paired)"
+        )
+    return (
+        f"{cfg.sbi_fraction:.0%} of real DFDC crops and {cfg.video_sbi_fraction:.0%} of"
+        " video-track crops turned into self-blended fakes"
+    )
+
+
 def _video_copies(cfg: TrainConfig) -> str:
     if not cfg.video_reencode_crf:
         return ""
@@ -153,8 +165,7 @@ def write_model_card(card: ModelCard, cfg: TrainConfig, path: Path) -> None:
         f" {cfg.weight_decay}, batch"
         f" {cfg.frame_batch_size}, input {cfg.input_size} px; augmentation: random crop/margin,"
         " flip, colour jitter, down/up-scaling, blur, noise, JPEG q30–95;"
-        f" {cfg.sbi_fraction:.0%} of real DFDC crops and {cfg.video_sbi_fraction:.0%} of"
-        f" video-track crops turned into self-blended fakes ({_masks(cfg)}).",
+        f" {_self_blends(cfg)} ({_masks(cfg)}).",
         f"2. Temporal stage: CNN frozen; LSTM (hidden {cfg.model_config.get('hidden_size')}) on"
         f" {cfg.clip_length}-frame clips of face tracks ({cfg.track_frames} frames sampled per"
         f" video) from the training real videos{reencodes}"

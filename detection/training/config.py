@@ -71,6 +71,10 @@ class TrainConfig:
     # more views and weight decay 0.05: more false positives on the validation videos; run 7,
     # the same at weight decay 1e-4, too: the masks and views, not the decay, cost.
     sbi_varied_masks: bool = False
+    # True: no real training crop (DFDC or video) is replaced; each is also read as its own
+    # self-blended fake under the same degradation, as the SBI paper pairs them, so the blend
+    # is all that tells the pair apart (sbi_fraction and video_sbi_fraction are then unused).
+    sbi_paired: bool = False
     # Temporal stage: LSTM head on frame-code sequences from real videos and their SBI fakes.
     real_videos: str = str(SHARED_DATA / "real-videos")
     # Held out from temporal training: val videos choose the epoch and calibrate; test videos

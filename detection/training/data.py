@@ -71,7 +71,12 @@ def to_tensor(img: Image.Image, mean: Sequence[float], std: Sequence[float]) -> 
 
 class FrameDataset(Dataset):
     """Face crops → (tensor, label). In training, degrade every crop and turn a fraction of the
-    real ones into self-blended fakes (label 1); in evaluation, only resize."""
+    real ones into self-blended fakes (label 1); in evaluation, only resize.
+
+    With `paired`, every real crop stays real and is also read a second time as its own
+    self-blended fake under the very same degradation (items after the crops), as the SBI
+    paper trains: the pair differs only by the blend, so the blend is the only cue left.
+    """
 
     def __init__(
         self,
@@ -85,23 +90,30 @@ class FrameDataset(Dataset):
         varied_masks: bool = False,
         seed: int = 0,
         jpegs: Sequence[bytes] | None = None,
+        paired: bool = False,
     ) -> None:
         self.items = list(items)
         self.size, self.mean, self.std = size, mean, std
         self.train, self.sbi_fraction, self.seed = train, sbi_fraction, seed
         self.varied_masks = varied_masks
+        # The crop behind each self-blended twin, after the crops themselves.
+        self._twins = [i for i, it in enumerate(self.items) if it.label == REAL] if paired else []
         self.epoch = 0
         # ~7 KB each: keep in RAM (given directly for crops that are not files).
         self._jpeg = list(jpegs) if jpegs is not None else [i.path.read_bytes() for i in self.items]
 
     def __len__(self) -> int:
-        return len(self.items)
+        return len(self.items) + len(self._twins)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        if index >= len(self.items):
+            return self._twin(self._twins[index - len(self.items)])
         item = self.items[index]
         img = Image.open(io.BytesIO(self._jpeg[index])).convert("RGB")
         label = item.label
-        if self.train:
+        if self.train and self._twins:
+            img = degrade(img, self.size, random.Random(f"{self.seed}:{self.epoch}:{index}"))
+        elif self.train:
             rng = random.Random(f"{self.seed}:{self.epoch}:{index}")
             if label == REAL and rng.random() < self.sbi_fraction:
                 params = random_blend_params(rng, varied_masks=self.varied_masks)
@@ -110,3 +122,11 @@ class FrameDataset(Dataset):
         else:
             img = img.resize((self.size, self.size), Image.BILINEAR)
         return to_tensor(img, self.mean, self.std), label
+
+    def _twin(self, index: int) -> tuple[torch.Tensor, int]:
+        """The self-blended fake of real crop `index`, degraded exactly as the crop itself."""
+        img = Image.open(io.BytesIO(self._jpeg[index])).convert("RGB")
+        blend = random.Random(f"{self.seed}:{self.epoch}:{index}:blend")
+        img = self_blend(img, random_blend_params(blend, varied_masks=self.varied_masks))
+        img = degrade(img, self.size, random.Random(f"{self.seed}:{self.epoch}:{index}"))
+        return to_tensor(img, self.mean, self.std), FAKE

@@ -101,7 +101,7 @@ def train_frames(cfg: TrainConfig, run_dir: Path, device: torch.device) -> Path:
     train_set = FrameDataset(
         splits["train"], cfg.input_size, cfg.mean, cfg.std,
         train=True, sbi_fraction=cfg.sbi_fraction, varied_masks=cfg.sbi_varied_masks,
-        seed=cfg.seed,
+        seed=cfg.seed, paired=cfg.sbi_paired,
     )  # fmt: skip
     val_set = FrameDataset(splits["val"], cfg.input_size, cfg.mean, cfg.std, train=False)
     model = build_model(cfg)
@@ -119,6 +119,7 @@ def train_frames(cfg: TrainConfig, run_dir: Path, device: torch.device) -> Path:
         seed=cfg.seed,
         varied_masks=cfg.sbi_varied_masks,
         crfs=cfg.video_reencode_crf,
+        paired=cfg.sbi_paired,
     )
     x_vid, y_vid = cache_stem(
         stem,

@@ -107,9 +107,10 @@ def track_crop_dataset(
     seed: int,
     varied_masks: bool = False,
     crfs: Sequence[int] = (),
+    paired: bool = False,
 ) -> FrameDataset:
     """Every face-track crop of the named videos and of their re-encodes at `crfs` as a real
-    item; some become self-blended."""
+    item; some become self-blended (or, `paired`, each also has a self-blended twin)."""
     items, jpegs = [], []
     for name in names:
         for video, track in video_tracks(cfg, name, cache_dir, crfs):
@@ -121,6 +122,7 @@ def track_crop_dataset(
     return FrameDataset(
         items, cfg.input_size, cfg.mean, cfg.std,
         train=True, sbi_fraction=sbi_fraction, varied_masks=varied_masks, seed=seed, jpegs=jpegs,
+        paired=paired,
     )  # fmt: skip
 
 

@@ -1,12 +1,22 @@
 import dataclasses
+import io
 import random
 from collections import Counter, defaultdict
+from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image
 
 from detection.training.config import TrainConfig
-from detection.training.data import FAKE, REAL, read_crop_csv, split_by_identity
+from detection.training.data import (
+    FAKE,
+    REAL,
+    CropItem,
+    FrameDataset,
+    read_crop_csv,
+    split_by_identity,
+)
 from detection.training.sbi import face_mask, random_blend_params, self_blend
 from detection.training.sequences import reencoded_copy, track_crop_dataset, video_tracks
 from detection.training.temporal import video_clip_set
@@ -42,6 +52,38 @@ def test_self_blend_changes_the_face_and_leaves_the_border():
     assert np.abs(blended - original)[inside].mean() > 5
     assert np.abs(blended - original)[outside].max() <= 1
     assert np.array_equal(np.asarray(self_blend(img, params)), blended.astype(np.uint8))
+
+
+def test_paired_crops_keep_every_real_and_add_its_blend_under_the_same_augmentation():
+    rng = np.random.default_rng(2)
+    jpegs, items = [], []
+    for number, label in enumerate([REAL, FAKE, REAL]):
+        buffer = io.BytesIO()
+        smooth = rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)
+        Image.fromarray(smooth).resize((160, 160), Image.BICUBIC).save(buffer, format="PNG")
+        jpegs.append(buffer.getvalue())
+        items.append(CropItem(Path(f"crop{number}"), label, f"id{number}"))
+    mean, std = (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)
+    paired = FrameDataset(
+        items, 128, mean, std, train=True, sbi_fraction=1.0, seed=7, jpegs=jpegs, paired=True
+    )
+    assert len(paired) == 5  # both reals stay real (sbi_fraction is unused) and get a twin
+    assert [paired[i][1] for i in range(5)] == [REAL, FAKE, REAL, FAKE, FAKE]
+    for twin, crop in ((3, 0), (4, 2)):
+        for epoch in (0, 1):
+            paired.epoch = epoch
+            (real, _), (fake, _) = paired[crop], paired[twin]
+            difference = (fake - real).abs()
+            assert difference.mean() > 0.005  # the blend
+            # Same crop, flip, colour, noise and JPEG: the corners, outside any mask, stay alike.
+            corners = torch.cat([difference[:, :12, :12], difference[:, :12, -12:]])
+            assert corners.mean() < difference.mean() / 5
+    paired.epoch = 0
+    first = paired[3][0]
+    paired.epoch = 1
+    assert not torch.equal(first, paired[3][0])  # a new blend and augmentation each view
+    unpaired = FrameDataset(items, 128, mean, std, train=True, sbi_fraction=1.0, jpegs=jpegs)
+    assert len(unpaired) == 3 and [unpaired[i][1] for i in range(3)] == [FAKE] * 3
 
 
 def test_varied_masks_only_add_draws_so_evaluation_fakes_stay_the_same():
