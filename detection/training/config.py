@@ -74,6 +74,10 @@ class TrainConfig:
     # True: no real training crop (DFDC or video) is replaced; each is also read as its own
     # self-blended fake under the same degradation, as the SBI paper pairs them, so the blend
     # is all that tells the pair apart (sbi_fraction and video_sbi_fraction are then unused).
+    # Run 17 tried it at the default's compute (frame_views 2, frame_epochs 8, video_crop_views
+    # 2): DFDC validation 0.897 at the chosen epoch, and the validation videos ranked worse
+    # (AUC 0.901; lp-d19's real segments 0.89 and 0.93). As a third member beside run 10's two:
+    # 2 of 9 validation real segments above 0.5, against run 10's 1.
     sbi_paired: bool = False
     # Temporal stage: LSTM head on frame-code sequences from real videos and their SBI fakes.
     real_videos: str = str(SHARED_DATA / "real-videos")
