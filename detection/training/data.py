@@ -96,8 +96,9 @@ class FrameDataset(Dataset):
         self.size, self.mean, self.std = size, mean, std
         self.train, self.sbi_fraction, self.seed = train, sbi_fraction, seed
         self.varied_masks = varied_masks
-        # The crop behind each self-blended twin, after the crops themselves.
-        self._twins = [i for i, it in enumerate(self.items) if it.label == REAL] if paired else []
+        # The crop behind each self-blended twin (training only), after the crops themselves.
+        reals = [i for i, item in enumerate(self.items) if item.label == REAL]
+        self._twins = reals if paired and train else []
         self.epoch = 0
         # ~7 KB each: keep in RAM (given directly for crops that are not files).
         self._jpeg = list(jpegs) if jpegs is not None else [i.path.read_bytes() for i in self.items]
@@ -111,7 +112,7 @@ class FrameDataset(Dataset):
         item = self.items[index]
         img = Image.open(io.BytesIO(self._jpeg[index])).convert("RGB")
         label = item.label
-        if self.train and self._twins:
+        if self._twins:
             img = degrade(img, self.size, random.Random(f"{self.seed}:{self.epoch}:{index}"))
         elif self.train:
             rng = random.Random(f"{self.seed}:{self.epoch}:{index}")

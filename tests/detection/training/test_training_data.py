@@ -8,6 +8,9 @@ import numpy as np
 import torch
 from PIL import Image
 
+from detection.models import load_checkpoint
+from detection.pipeline import DEFAULT_MODEL_PATH
+from detection.training.card_text import write_model_card
 from detection.training.config import TrainConfig
 from detection.training.data import (
     FAKE,
@@ -84,6 +87,19 @@ def test_paired_crops_keep_every_real_and_add_its_blend_under_the_same_augmentat
     assert not torch.equal(first, paired[3][0])  # a new blend and augmentation each view
     unpaired = FrameDataset(items, 128, mean, std, train=True, sbi_fraction=1.0, jpegs=jpegs)
     assert len(unpaired) == 3 and [unpaired[i][1] for i in range(3)] == [FAKE] * 3
+    evaluation = FrameDataset(items, 128, mean, std, train=False, jpegs=jpegs, paired=True)
+    assert [evaluation[i][1] for i in range(len(evaluation))] == [REAL, FAKE, REAL]
+
+
+def test_the_model_card_says_whether_self_blends_were_paired(tmp_path):
+    _, card = load_checkpoint(DEFAULT_MODEL_PATH, "cpu")
+    for paired, said, unsaid in (
+        (True, "also read as its own self-blended fake", "30% of real DFDC crops"),
+        (False, "30% of real DFDC crops and 50% of video-track crops", "its own self-blended"),
+    ):
+        write_model_card(card, TrainConfig(sbi_paired=paired), tmp_path / "MODEL_CARD.md")
+        recipe = (tmp_path / "MODEL_CARD.md").read_text().split("## Recipe")[1].split("\n2.")[0]
+        assert said in recipe and unsaid not in recipe
 
 
 def test_varied_masks_only_add_draws_so_evaluation_fakes_stay_the_same():
