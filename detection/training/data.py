@@ -107,27 +107,21 @@ class FrameDataset(Dataset):
         return len(self.items) + len(self._twins)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        if index >= len(self.items):
-            return self._twin(self._twins[index - len(self.items)])
-        item = self.items[index]
+        twin = index >= len(self.items)
+        if twin:  # a real crop read again as its self-blended fake
+            index = self._twins[index - len(self.items)]
         img = Image.open(io.BytesIO(self._jpeg[index])).convert("RGB")
-        label = item.label
-        if self._twins:
-            img = degrade(img, self.size, random.Random(f"{self.seed}:{self.epoch}:{index}"))
-        elif self.train:
-            rng = random.Random(f"{self.seed}:{self.epoch}:{index}")
-            if label == REAL and rng.random() < self.sbi_fraction:
-                params = random_blend_params(rng, varied_masks=self.varied_masks)
-                img, label = self_blend(img, params), FAKE
-            img = degrade(img, self.size, rng)
-        else:
+        label = self.items[index].label
+        if not self.train:
             img = img.resize((self.size, self.size), Image.BILINEAR)
-        return to_tensor(img, self.mean, self.std), label
-
-    def _twin(self, index: int) -> tuple[torch.Tensor, int]:
-        """The self-blended fake of real crop `index`, degraded exactly as the crop itself."""
-        img = Image.open(io.BytesIO(self._jpeg[index])).convert("RGB")
-        blend = random.Random(f"{self.seed}:{self.epoch}:{index}:blend")
-        img = self_blend(img, random_blend_params(blend, varied_masks=self.varied_masks))
-        img = degrade(img, self.size, random.Random(f"{self.seed}:{self.epoch}:{index}"))
-        return to_tensor(img, self.mean, self.std), FAKE
+            return to_tensor(img, self.mean, self.std), label
+        # One draw per crop and view: a twin is degraded exactly as its real crop.
+        rng = random.Random(f"{self.seed}:{self.epoch}:{index}")
+        if twin:
+            blend = random.Random(f"{self.seed}:{self.epoch}:{index}:blend")
+            params = random_blend_params(blend, varied_masks=self.varied_masks)
+            img, label = self_blend(img, params), FAKE
+        elif not self._twins and label == REAL and rng.random() < self.sbi_fraction:
+            params = random_blend_params(rng, varied_masks=self.varied_masks)
+            img, label = self_blend(img, params), FAKE
+        return to_tensor(degrade(img, self.size, rng), self.mean, self.std), label
