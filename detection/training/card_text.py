@@ -28,6 +28,23 @@ def _validation_videos(metrics: dict) -> str:
     )
 
 
+def _auc_interval(metrics: dict) -> list[str]:
+    """How far the video-level AUC can be trusted: a handful of videos, not hundreds."""
+    interval = metrics.get("test_videos_auc_interval")
+    if not interval:
+        return []
+    lstm, pool = interval["cnn_lstm"], interval["mean_pool_baseline"]
+    segments = metrics["test_videos_vs_sbi"]["count"]
+    return [
+        "",
+        f"Video-level AUC, {interval['level']:.0%} bootstrap interval over the"
+        f" {interval['videos']} held-out videos (each drawn whole, with its fakes): CNN-LSTM"
+        f" {lstm[0]:.3f}–{lstm[1]:.3f}, mean-pool {pool[0]:.3f}–{pool[1]:.3f}. The segments of"
+        f" one video are not independent, so this interval, not the {segments} segments, says"
+        " how precise the two video rows above are.",
+    ]
+
+
 def _test_segments(card: ModelCard) -> list[str]:
     """The held-out videos one by one: which real videos the model takes for fakes."""
     segments = card.metrics.get("test_videos_segments")
@@ -191,6 +208,7 @@ def write_model_card(card: ModelCard, cfg: TrainConfig, path: Path) -> None:
     ):
         if key in m:
             lines.append(_row(name, m[key]))
+    lines += _auc_interval(m)
     lines += _test_segments(card)
     lines += [
         "",

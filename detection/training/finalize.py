@@ -23,7 +23,7 @@ from detection.training.config import TrainConfig
 from detection.training.data import FrameDataset, read_crop_csv, split_by_identity
 from detection.training.evaluate import mean_pool_score
 from detection.training.frames import frame_logits
-from detection.training.metrics import binary_report, fit_platt, roc_auc
+from detection.training.metrics import binary_report, fit_platt, grouped_auc_interval, roc_auc
 from detection.training.sbi_video import make_sbi_video
 from detection.training.temporal import concat_sequences, encoded_sets, sequence_logits
 
@@ -112,8 +112,9 @@ def videos_vs_sbi(
     cfg: TrainConfig, checkpoint: Path, names: Sequence[str], work_dir: Path, seed: int
 ) -> dict:
     """Video-level reports, CNN-LSTM and mean-pool baseline, of the whole engine on 3-s
-    segments of the named real videos and of self-blended fake videos made from them, and
-    every segment's scores: which videos look fake, not only how many."""
+    segments of the named real videos and of self-blended fake videos made from them, the
+    AUC's bootstrap interval over whole videos, and every segment's scores: which videos
+    look fake, not only how many."""
     from detection.pipeline import DetectOptions, detect, load_model
     from detection.video import probe
 
@@ -136,18 +137,29 @@ def videos_vs_sbi(
                         skipped.append(f"{path.name} {start:.0f}-{end:.0f}s: no face")
                         continue
                     segments.append(
-                        {"video": path.name, "label": label, "start": start, "end": end,
-                         "cnn_lstm": result["fake_probability"],
+                        {"video": path.name, "source": real.name, "label": label,
+                         "start": start, "end": end, "cnn_lstm": result["fake_probability"],
                          "mean_pool": mean_pool_score(result)}
                     )  # fmt: skip
 
+    labels = [segment["label"] for segment in segments]
+
     def report(score: str) -> dict:
-        labels = [segment["label"] for segment in segments]
         return binary_report(labels, [s[score] for s in segments], card.threshold).to_dict()
+
+    def interval(score: str) -> list[float]:
+        sources = [segment["source"] for segment in segments]
+        return list(grouped_auc_interval(labels, [s[score] for s in segments], sources))
 
     return {
         "cnn_lstm": report("cnn_lstm"),
         "mean_pool_baseline": report("mean_pool"),
+        "auc_interval": {
+            "cnn_lstm": interval("cnn_lstm"),
+            "mean_pool_baseline": interval("mean_pool"),
+            "level": 0.95,
+            "videos": len({segment["source"] for segment in segments}),
+        },
         "segments": segments,
         "skipped": skipped,
         "videos": list(names),
@@ -176,6 +188,7 @@ def evaluate_test(cfg: TrainConfig, checkpoint: Path, work_dir: Path) -> dict:
         "test_dfdc_frames": binary_report(labels, probabilities, card.threshold).to_dict(),
         "test_videos_vs_sbi": videos["cnn_lstm"],
         "test_videos_vs_sbi_mean_pool_baseline": videos["mean_pool_baseline"],
+        "test_videos_auc_interval": videos["auc_interval"],
         "test_videos_segments": videos["segments"],
         "test_videos_skipped": videos["skipped"],
         "test_videos": videos["videos"],

@@ -50,6 +50,9 @@ def test_validate_and_evaluate_stages_measure_videos_and_write_the_card(tmp_path
     assert all(s["end"] - s["start"] == cfg.test_segment_s for s in segments)
     assert card.metrics["test_videos_vs_sbi"]["count"] == validation["cnn_lstm"]["count"]
     assert len(card.metrics["test_videos_segments"]) == validation["cnn_lstm"]["count"]
+    interval = card.metrics["test_videos_auc_interval"]  # one video: every draw is the same
+    assert interval["videos"] == 1
+    assert interval["cnn_lstm"] == [card.metrics["test_videos_vs_sbi"]["auc"]] * 2
     test_split = split_by_identity(read_crop_csv(csv_path), cfg.split_seed)["test"]
     assert len(split_by_identity(read_crop_csv(csv_path), cfg.seed)["test"]) != len(test_split)
     assert 0 < card.metrics["test_dfdc_frames"]["count"] == len(test_split)  # test split only
@@ -59,6 +62,7 @@ def test_validate_and_evaluate_stages_measure_videos_and_write_the_card(tmp_path
     assert "## Provenance\nRun 99 of the recipe" in text
     assert f"validation videos ({video.name}) against self-blended fakes" in text
     assert "not a test" in text
+    assert "bootstrap interval over the 1 held-out videos" in text
     real_row = next(line for line in text.splitlines() if line.startswith(f"| {video.name} |"))
     test_real = [s for s in card.metrics["test_videos_segments"] if s["label"] == 0]
     scores = ", ".join(f"{s['cnn_lstm']:.2f}" for s in test_real)

@@ -8,6 +8,7 @@ from detection.training.metrics import (
     binary_report,
     expected_calibration_error,
     fit_platt,
+    grouped_auc_interval,
     roc_auc,
     roc_curve,
 )
@@ -64,3 +65,35 @@ def test_platt_scaling_recovers_the_true_temperature_and_shift():
     temperature, bias = fit_platt(labels, logits)
     assert temperature == pytest.approx(2.5, rel=0.1)
     assert bias == pytest.approx(-1.0, abs=0.15)
+
+
+def five_videos(inverted: int | None = None):
+    """Three real and six fake segments per video; one video's reals may outscore its fakes."""
+    labels, scores, groups = [], [], []
+    for video in range(5):
+        real, fake = (0.9, 0.3) if video == inverted else (0.2, 0.8)
+        for label, score in [(0, real)] * 3 + [(1, fake)] * 6:
+            labels.append(label)
+            scores.append(score + 0.01 * video)
+            groups.append(f"v{video}")
+    return labels, scores, groups
+
+
+def test_grouped_auc_interval_is_a_point_when_every_video_separates():
+    assert grouped_auc_interval(*five_videos()) == (1.0, 1.0)
+
+
+def test_grouped_auc_interval_resamples_whole_videos_not_segments():
+    labels, scores, groups = five_videos(inverted=2)
+    low, high = grouped_auc_interval(labels, scores, groups, seed=3)
+    assert low < roc_auc(labels, scores) < high == 1.0  # a draw without video 2 separates
+    assert grouped_auc_interval(labels, scores, groups, seed=3) == (low, high)
+    # Segments drawn one by one look far more precise than five videos can be.
+    seg_low, seg_high = grouped_auc_interval(labels, scores, range(len(labels)), seed=3)
+    assert low < seg_low and seg_high - seg_low < high - low
+
+
+def test_grouped_auc_interval_skips_draws_of_one_class():
+    labels, scores = [0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9]
+    assert grouped_auc_interval(labels, scores, ["real", "real", "fake", "fake"]) == (1.0, 1.0)
+    assert all(np.isnan(grouped_auc_interval([0, 0], [0.1, 0.2], ["a", "b"])))
