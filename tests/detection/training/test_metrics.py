@@ -89,7 +89,8 @@ def test_grouped_auc_interval_resamples_whole_videos_not_segments():
     assert low < roc_auc(labels, scores) < high == 1.0  # a draw without video 2 separates
     assert grouped_auc_interval(labels, scores, groups, seed=3) == (low, high)
     # Segments drawn one by one look far more precise than five videos can be.
-    seg_low, seg_high = grouped_auc_interval(labels, scores, range(len(labels)), seed=3)
+    one_each = [str(i) for i in range(len(labels))]
+    seg_low, seg_high = grouped_auc_interval(labels, scores, one_each, seed=3)
     assert low < seg_low and seg_high - seg_low < high - low
 
 
