@@ -96,9 +96,10 @@ class FrameDataset(Dataset):
         self.size, self.mean, self.std = size, mean, std
         self.train, self.sbi_fraction, self.seed = train, sbi_fraction, seed
         self.varied_masks = varied_masks
-        # The crop behind each self-blended twin (training only), after the crops themselves.
+        self.paired = paired and train  # an evaluation set never blends
+        # The crop behind each self-blended twin, after the crops themselves.
         reals = [i for i, item in enumerate(self.items) if item.label == REAL]
-        self._twins = reals if paired and train else []
+        self._twins = reals if self.paired else []
         self.epoch = 0
         # ~7 KB each: keep in RAM (given directly for crops that are not files).
         self._jpeg = list(jpegs) if jpegs is not None else [i.path.read_bytes() for i in self.items]
@@ -121,7 +122,7 @@ class FrameDataset(Dataset):
             blend = random.Random(f"{self.seed}:{self.epoch}:{index}:blend")
             params = random_blend_params(blend, varied_masks=self.varied_masks)
             img, label = self_blend(img, params), FAKE
-        elif not self._twins and label == REAL and rng.random() < self.sbi_fraction:
+        elif not self.paired and label == REAL and rng.random() < self.sbi_fraction:
             params = random_blend_params(rng, varied_masks=self.varied_masks)
             img, label = self_blend(img, params), FAKE
         return to_tensor(degrade(img, self.size, rng), self.mean, self.std), label
