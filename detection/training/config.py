@@ -53,8 +53,9 @@ class TrainConfig:
     # blocks that see blending boundaries at 10x10 and finer stay trainable.
     # Run 6 froze only 4 (cache at 40x40x24): worse on the validation videos, 1.5x slower.
     # Run 18 froze 11 (cache at 10x10x64): DFDC validation held (0.909), but the video crops'
-    # real-vs-blend AUC was lower at every epoch and the validation videos ranked worse
-    # (AUC 0.920, 3 of 9 real segments above 0.5): blocks 7 to 10 are the ones that see blends.
+    # real-vs-blend AUC was lower at every epoch than the default's seed-1337 member, and the
+    # validation videos ranked worse (AUC 0.920, 3 of 9 real segments above 0.5). One seed each
+    # way: freezing blocks 7 to 10 cost blend evidence, not only DFDC memorisation.
     frozen_blocks: int = 7
     frame_views: int = 3  # augmented views of every DFDC crop in the cache; one per epoch
     frame_epochs: int = 12
