@@ -52,6 +52,8 @@ def test_validate_and_evaluate_stages_measure_videos_and_write_the_card(tmp_path
     assert len(card.metrics["test_videos_segments"]) == validation["cnn_lstm"]["count"]
     interval = card.metrics["test_videos_auc_interval"]  # one video: every draw is the same
     assert interval["videos"] == 1
+    # A fake is drawn with the video it was made from, never as a video of its own.
+    assert {s["source"] for s in card.metrics["test_videos_segments"]} == {video.name}
     assert interval["cnn_lstm"] == [card.metrics["test_videos_vs_sbi"]["auc"]] * 2
     test_split = split_by_identity(read_crop_csv(csv_path), cfg.split_seed)["test"]
     assert len(split_by_identity(read_crop_csv(csv_path), cfg.seed)["test"]) != len(test_split)
