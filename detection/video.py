@@ -1,7 +1,8 @@
 """Probe a video and decode only N evenly spaced frames of it, at a bounded size.
 
 decord reads most files fastest; PyAV (FFmpeg) is the fallback for what decord cannot read
-(AV1 among others). Frames come out upright (rotation metadata applied), RGB, uint8, and at
+(AV1 among others). Frames come out as players show them: upright (rotation metadata applied)
+and with square pixels (anamorphic video stretched to its display aspect), RGB, uint8, and at
 most `max_side` pixels on their long side, so memory stays at N frames whatever the length.
 """
 
@@ -26,7 +27,7 @@ _EBML_MAGIC = b"\x1a\x45\xdf\xa3"  # Matroska / WebM
 
 @dataclass(frozen=True)
 class VideoInfo:
-    """What the container says; width/height are as displayed (after rotation)."""
+    """What the container says; width/height are as displayed (pixel aspect, rotation applied)."""
 
     duration_s: float
     fps: float
@@ -109,6 +110,7 @@ def probe(path: Path) -> VideoInfo:
         duration = _duration_s(container, stream)
         frame_count = int(stream.frames or 0) or max(1, round(duration * fps))
         stored_w, stored_h = stream.codec_context.width or first.width, first.height
+        stored_w = max(2, round(stored_w * _pixel_aspect(stream)))
         width, height = (stored_h, stored_w) if rotation in (90, 270) else (stored_w, stored_h)
         return VideoInfo(
             duration_s=duration or frame_count / fps,
@@ -119,6 +121,19 @@ def probe(path: Path) -> VideoInfo:
             codec=stream.codec_context.name,
             rotation=rotation,
         )
+
+
+def _pixel_aspect(stream: av.VideoStream) -> float:
+    """Width of a stored pixel over its height (1 when unknown or implausible).
+
+    Anamorphic video (DVD and broadcast rips, 1440x1080 HD) stores squeezed pixels: read as
+    stored, every face in it would be stretched or squashed.
+    """
+    sar = stream.sample_aspect_ratio
+    if not sar or sar.numerator <= 0 or sar.denominator <= 0:
+        return 1.0
+    ratio = sar.numerator / sar.denominator
+    return ratio if 0.25 <= ratio <= 4 else 1.0
 
 
 def sample_indices(

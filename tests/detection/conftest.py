@@ -39,6 +39,10 @@ def videos(tmp_path_factory, ffmpeg_ok, face_source) -> dict[str, Path]:
     ffmpeg("-i", src, "-t", "2", "-vf", upright_to_stored, *x264, str(stored))
     ffmpeg("-i", str(stored), "-c", "copy", "-metadata:s:v:0", "rotate=90", str(out["rotated.mp4"]))
     ffmpeg("-i", src, "-frames:v", "1", "-vf", "scale=320:320", *x264, str(out["one.mp4"]))
+    # Like a DVD or HDV rip: pixels stored squeezed to 2/3 of their width, shown 3:2 wide.
+    out["anamorphic.mp4"] = root / "anamorphic.mp4"
+    ffmpeg("-i", src, "-t", "2", "-vf", "scale=240:360,setsar=3/2", *x264,
+           str(out["anamorphic.mp4"]))  # fmt: skip
     out["noface.mp4"] = root / "noface.mp4"
     ffmpeg("-f", "lavfi", "-i", "testsrc=size=320x240:rate=15", "-t", "2", *x264,
            str(out["noface.mp4"]))  # fmt: skip

@@ -98,6 +98,26 @@ def test_rotated_video_comes_out_upright_like_ffmpeg_shows_it(videos, decoder):
     assert np.abs(np.rot90(first, 2) - reference).mean() > 20  # orientation really matters
 
 
+@pytest.mark.parametrize("decoder", ["decord", "pyav"])
+def test_anamorphic_video_comes_out_with_square_pixels_like_ffmpeg_shows_it(videos, decoder):
+    path = videos["anamorphic.mp4"]
+    info = probe(path)
+    assert (info.width, info.height) == (360, 360)
+    shown = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(path), "-frames:v", "1", "-vf", "scale=iw*sar:ih",
+         "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+        capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    reference = np.frombuffer(shown, np.uint8).reshape(360, 360, 3).astype(int)
+    plan = plan_frames(path, info, 60)
+    plan.decoder = decoder
+    from detection.video import iter_frames
+
+    first = next(iter_frames(plan)).images[0].astype(int)
+    assert first.shape == (360, 360, 3)
+    assert np.abs(first - reference).mean() < 5
+
+
 def test_one_frame_video_gives_one_frame(videos):
     frames = sample_frames(videos["one.mp4"], 32)
     assert frames.indices == (0,)
