@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from detection.errors import UnreadableVideo
-from detection.video import plan_frames, probe, sample_frames, sample_indices
+from detection.video import iter_frames, plan_frames, probe, sample_frames, sample_indices
 
 
 def test_samples_are_evenly_spread_over_the_whole_video():
@@ -70,11 +70,25 @@ def test_pyav_and_decord_give_the_same_frames(videos):
     plan = plan_frames(videos["face.mp4"], info, 5)
     via_decord = sample_frames(videos["face.mp4"], 5, info=info)
     plan.decoder = "pyav"
-    from detection.video import iter_frames
-
     via_pyav = np.concatenate([c.images for c in iter_frames(plan)])
     assert via_pyav.shape == via_decord.images.shape
     assert np.abs(via_pyav.astype(int) - via_decord.images.astype(int)).mean() < 4
+
+
+def _as_ffmpeg_shows_it(path, shape: tuple[int, int, int], *filters: str) -> np.ndarray:
+    """The first frame as the ffmpeg CLI renders it (it applies rotation metadata itself)."""
+    raw = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(path), "-frames:v", "1", *filters, "-f", "rawvideo",
+         "-pix_fmt", "rgb24", "-"],
+        capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    return np.frombuffer(raw, np.uint8).reshape(shape).astype(int)
+
+
+def _first_frame(path, decoder: str) -> np.ndarray:
+    plan = plan_frames(path, probe(path), 60)
+    plan.decoder = decoder
+    return next(iter_frames(plan)).images[0].astype(int)
 
 
 @pytest.mark.parametrize("decoder", ["decord", "pyav"])
@@ -82,17 +96,8 @@ def test_rotated_video_comes_out_upright_like_ffmpeg_shows_it(videos, decoder):
     path = videos["rotated.mp4"]
     info = probe(path)
     assert (info.width, info.height) == (240, 480) and info.rotation in (90, 270)
-    raw = subprocess.run(
-        ["ffmpeg", "-v", "error", "-i", str(path), "-frames:v", "1", "-f", "rawvideo",
-         "-pix_fmt", "rgb24", "-"],
-        capture_output=True, check=True,
-    ).stdout  # fmt: skip
-    reference = np.frombuffer(raw, np.uint8).reshape(480, 240, 3).astype(int)
-    plan = plan_frames(path, info, 60)
-    plan.decoder = decoder
-    from detection.video import iter_frames
-
-    first = next(iter_frames(plan)).images[0].astype(int)
+    reference = _as_ffmpeg_shows_it(path, (480, 240, 3))
+    first = _first_frame(path, decoder)
     assert first.shape == (480, 240, 3)
     assert np.abs(first - reference).mean() < 5
     assert np.abs(np.rot90(first, 2) - reference).mean() > 20  # orientation really matters
@@ -103,17 +108,8 @@ def test_anamorphic_video_comes_out_with_square_pixels_like_ffmpeg_shows_it(vide
     path = videos["anamorphic.mp4"]
     info = probe(path)
     assert (info.width, info.height) == (360, 360)
-    shown = subprocess.run(
-        ["ffmpeg", "-v", "error", "-i", str(path), "-frames:v", "1", "-vf", "scale=iw*sar:ih",
-         "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
-        capture_output=True, check=True,
-    ).stdout  # fmt: skip
-    reference = np.frombuffer(shown, np.uint8).reshape(360, 360, 3).astype(int)
-    plan = plan_frames(path, info, 60)
-    plan.decoder = decoder
-    from detection.video import iter_frames
-
-    first = next(iter_frames(plan)).images[0].astype(int)
+    reference = _as_ffmpeg_shows_it(path, (360, 360, 3), "-vf", "scale=iw*sar:ih")
+    first = _first_frame(path, decoder)
     assert first.shape == (360, 360, 3)
     assert np.abs(first - reference).mean() < 5
 
