@@ -29,7 +29,7 @@ class TrainConfig:
             "frame_skip": True,
         }
     )
-    # Run 19 tried 192 with frame_epochs 6 (a step took 2.2x as long, so 12 epochs would pass
+    # Run 19 tried 192 with frame_epochs 6 (a step took 1.6x as long, so 12 epochs would pass
     # 2 hours): DFDC validation held (0.908), but the video crops' real-vs-blend AUC fell as
     # DFDC was learnt, and 4 of 9 validation real segments scored above 0.5 (AUC 0.975).
     input_size: int = 160
