@@ -144,12 +144,12 @@ def videos_vs_sbi(
                     )  # fmt: skip
 
     labels = [segment["label"] for segment in segments]
+    sources = [segment["source"] for segment in segments]
 
     def report(score: str) -> dict:
         return binary_report(labels, [s[score] for s in segments], card.threshold).to_dict()
 
     def interval(score: str) -> list[float]:
-        sources = [segment["source"] for segment in segments]
         scores = [s[score] for s in segments]
         return list(grouped_auc_interval(labels, scores, sources, level=AUC_INTERVAL_LEVEL))
 
@@ -160,7 +160,7 @@ def videos_vs_sbi(
             "cnn_lstm": interval("cnn_lstm"),
             "mean_pool_baseline": interval("mean_pool"),
             "level": AUC_INTERVAL_LEVEL,
-            "videos": len({segment["source"] for segment in segments}),
+            "videos": len(set(sources)),
         },
         "segments": segments,
         "skipped": skipped,
