@@ -5,8 +5,21 @@ Works on PIL images, one at a time, inside DataLoader workers.
 
 import io
 import random
+from dataclasses import dataclass
 
 from PIL import Image, ImageEnhance, ImageFilter
+
+
+@dataclass(frozen=True)
+class Softening:
+    """How often a training crop is blurred, and how often down- then up-scaled. Both labels
+    get them alike, so softness alone must never read as fake."""
+
+    blur: float = 0.2
+    rescale: float = 0.25
+
+
+DEFAULT_SOFTENING = Softening()
 
 
 def jpeg_recompress(img: Image.Image, rng: random.Random) -> Image.Image:
@@ -48,16 +61,18 @@ def random_crop(img: Image.Image, size: int, rng: random.Random) -> Image.Image:
     return img.crop((x, y, x + w, y + h)).resize((size, size), Image.BILINEAR)
 
 
-def degrade(img: Image.Image, size: int, rng: random.Random) -> Image.Image:
+def degrade(
+    img: Image.Image, size: int, rng: random.Random, softening: Softening = DEFAULT_SOFTENING
+) -> Image.Image:
     """The training augmentation: geometry, colour, then the lossy steps in a random mix."""
     img = random_crop(img, size, rng)
     if rng.random() < 0.5:
         img = img.transpose(Image.FLIP_LEFT_RIGHT)
     if rng.random() < 0.5:
         img = colour_jitter(img, rng)
-    if rng.random() < 0.25:
+    if rng.random() < softening.rescale:
         img = rescale(img, rng)
-    if rng.random() < 0.2:
+    if rng.random() < softening.blur:
         img = img.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.5)))
     if rng.random() < 0.2:
         img = add_noise(img, rng)

@@ -181,7 +181,8 @@ def write_model_card(card: ModelCard, cfg: TrainConfig, path: Path) -> None:
         f" crops{_video_copies(cfg)}), AdamW lr {cfg.frame_lr} one-cycle, weight decay"
         f" {cfg.weight_decay}, batch"
         f" {cfg.frame_batch_size}, input {cfg.input_size} px; augmentation: random crop/margin,"
-        " flip, colour jitter, down/up-scaling, blur, noise, JPEG q30–95;"
+        f" flip, colour jitter, down/up-scaling ({cfg.rescale_probability:.0%} of crops), blur"
+        f" ({cfg.blur_probability:.0%}), noise, JPEG q30–95;"
         f" {_self_blends(cfg)} ({_masks(cfg)}).",
         f"2. Temporal stage: CNN frozen; LSTM (hidden {cfg.model_config.get('hidden_size')}) on"
         f" {cfg.clip_length}-frame clips of face tracks ({cfg.track_frames} frames sampled per"

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from detection.training.augment import Softening
+
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 
@@ -89,6 +91,10 @@ class TrainConfig:
     # (AUC 0.901; lp-d19's real segments 0.89 and 0.93). As a third member beside run 10's two:
     # 2 of 9 validation real segments above 0.5, against run 10's 1.
     sbi_paired: bool = False
+    # How often a training crop (frames and temporal clips, both labels alike) is blurred, and
+    # how often down- then up-scaled. Validation sets keep the default, so runs compare.
+    blur_probability: float = 0.2
+    rescale_probability: float = 0.25
     # Temporal stage: LSTM head on frame-code sequences from real videos and their SBI fakes.
     real_videos: str = str(SHARED_DATA / "real-videos")
     # Held out from temporal training: val videos choose the epoch and calibrate; test videos
@@ -122,6 +128,10 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    @property
+    def softening(self) -> Softening:
+        return Softening(blur=self.blur_probability, rescale=self.rescale_probability)
 
     def overrides(self) -> dict[str, Any]:
         """What differs from the default recipe: the --config file that reproduces this one."""

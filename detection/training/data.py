@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from detection.training.augment import degrade
+from detection.training.augment import DEFAULT_SOFTENING, Softening, degrade
 from detection.training.sbi import random_blend_params, self_blend
 
 FAKE, REAL = 1, 0
@@ -91,8 +91,10 @@ class FrameDataset(Dataset):
         seed: int = 0,
         jpegs: Sequence[bytes] | None = None,
         paired: bool = False,
+        softening: Softening = DEFAULT_SOFTENING,
     ) -> None:
         self.items = list(items)
+        self.softening = softening
         self.size, self.mean, self.std = size, mean, std
         self.train, self.sbi_fraction, self.seed = train, sbi_fraction, seed
         self.varied_masks = varied_masks
@@ -125,4 +127,4 @@ class FrameDataset(Dataset):
         elif not self.paired and label == REAL and rng.random() < self.sbi_fraction:
             params = random_blend_params(rng, varied_masks=self.varied_masks)
             img, label = self_blend(img, params), FAKE
-        return to_tensor(degrade(img, self.size, rng), self.mean, self.std), label
+        return to_tensor(degrade(img, self.size, rng, self.softening), self.mean, self.std), label

@@ -101,7 +101,7 @@ def train_frames(cfg: TrainConfig, run_dir: Path, device: torch.device) -> Path:
     train_set = FrameDataset(
         splits["train"], cfg.input_size, cfg.mean, cfg.std,
         train=True, sbi_fraction=cfg.sbi_fraction, varied_masks=cfg.sbi_varied_masks,
-        seed=cfg.seed, paired=cfg.sbi_paired,
+        seed=cfg.seed, paired=cfg.sbi_paired, softening=cfg.softening,
     )  # fmt: skip
     val_set = FrameDataset(splits["val"], cfg.input_size, cfg.mean, cfg.std, train=False)
     model = build_model(cfg)
@@ -120,6 +120,7 @@ def train_frames(cfg: TrainConfig, run_dir: Path, device: torch.device) -> Path:
         varied_masks=cfg.sbi_varied_masks,
         crfs=cfg.video_reencode_crf,
         paired=cfg.sbi_paired,
+        softening=cfg.softening,
     )
     x_vid, y_vid = cache_stem(
         stem,

@@ -19,7 +19,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from detection.models.cnn_lstm import CnnLstm
-from detection.training.augment import degrade
+from detection.training.augment import DEFAULT_SOFTENING, Softening, degrade
 from detection.training.config import TrainConfig
 from detection.training.data import FAKE, REAL, CropItem, FrameDataset, to_tensor
 from detection.training.sbi import random_blend_params, self_blend
@@ -108,6 +108,7 @@ def track_crop_dataset(
     varied_masks: bool = False,
     crfs: Sequence[int] = (),
     paired: bool = False,
+    softening: Softening = DEFAULT_SOFTENING,
 ) -> FrameDataset:
     """Every face-track crop of the named videos and of their re-encodes at `crfs` as a real
     item; some become self-blended (or, `paired`, each also has a self-blended twin)."""
@@ -122,7 +123,7 @@ def track_crop_dataset(
     return FrameDataset(
         items, cfg.input_size, cfg.mean, cfg.std,
         train=True, sbi_fraction=sbi_fraction, varied_masks=varied_masks, seed=seed, jpegs=jpegs,
-        paired=paired,
+        paired=paired, softening=softening,
     )  # fmt: skip
 
 
@@ -195,7 +196,7 @@ def render_clip(clip: Clip, cfg: TrainConfig, *, augment: bool) -> list[Image.Im
             x, y = jitter.randint(0, img.width - w), jitter.randint(0, img.height - h)
             img = img.crop((x, y, x + w, y + h))
         if augment:
-            img = degrade(img, cfg.input_size, random.Random(clip.seed))
+            img = degrade(img, cfg.input_size, random.Random(clip.seed), cfg.softening)
         else:
             img = img.resize((cfg.input_size, cfg.input_size), Image.BILINEAR)
         frames.append(img)

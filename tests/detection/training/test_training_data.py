@@ -10,6 +10,7 @@ from PIL import Image
 
 from detection.models import load_checkpoint
 from detection.pipeline import DEFAULT_MODEL_PATH
+from detection.training.augment import Softening
 from detection.training.card_text import write_model_card
 from detection.training.config import TrainConfig
 from detection.training.data import (
@@ -91,6 +92,29 @@ def test_paired_crops_keep_every_real_and_add_its_blend_under_the_same_augmentat
     assert [evaluation[i][1] for i in range(len(evaluation))] == [REAL, FAKE, REAL]
 
 
+def test_softening_probabilities_reach_every_training_crop_and_keep_its_label():
+    detail = np.random.default_rng(3).integers(0, 255, (160, 160, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(detail).save(buffer, format="PNG")
+    items = [CropItem(Path(f"crop{n}"), label, f"id{n}") for n, label in enumerate([REAL, FAKE])]
+    mean, std = (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)
+
+    def crops(softening: Softening) -> list[tuple[torch.Tensor, int]]:
+        data = FrameDataset(
+            items * 8, 128, mean, std, train=True, jpegs=[buffer.getvalue()] * 16,
+            softening=softening,
+        )  # fmt: skip
+        return [data[i] for i in range(len(data))]
+
+    def high_frequency(crop: torch.Tensor) -> float:
+        return (crop[:, :, 1:] - crop[:, :, :-1]).abs().mean().item()
+
+    never, always = crops(Softening(blur=0.0, rescale=0.0)), crops(Softening(blur=1.0, rescale=1.0))
+    assert [label for _, label in never] == [label for _, label in always] == [REAL, FAKE] * 8
+    for (sharp, _), (soft, _) in zip(never, always, strict=True):
+        assert high_frequency(soft) < high_frequency(sharp) / 1.5
+
+
 def test_the_model_card_says_whether_self_blends_were_paired(tmp_path):
     _, card = load_checkpoint(DEFAULT_MODEL_PATH, "cpu")
     for paired, said, unsaid in (
@@ -100,6 +124,10 @@ def test_the_model_card_says_whether_self_blends_were_paired(tmp_path):
         write_model_card(card, TrainConfig(sbi_paired=paired), tmp_path / "MODEL_CARD.md")
         recipe = (tmp_path / "MODEL_CARD.md").read_text().split("## Recipe")[1].split("\n2.")[0]
         assert said in recipe and unsaid not in recipe
+    assert "down/up-scaling (25% of crops), blur (20%)" in recipe
+    softer = TrainConfig(blur_probability=0.5, rescale_probability=0.45)
+    write_model_card(card, softer, tmp_path / "MODEL_CARD.md")
+    assert "down/up-scaling (45% of crops), blur (50%)" in (tmp_path / "MODEL_CARD.md").read_text()
 
 
 def test_varied_masks_only_add_draws_so_evaluation_fakes_stay_the_same():
