@@ -22,7 +22,13 @@ from detection.training.data import (
     split_by_identity,
 )
 from detection.training.sbi import face_mask, random_blend_params, self_blend
-from detection.training.sequences import reencoded_copy, track_crop_dataset, video_tracks
+from detection.training.sequences import (
+    Clip,
+    reencoded_copy,
+    render_clip,
+    track_crop_dataset,
+    video_tracks,
+)
 from detection.training.temporal import video_clip_set
 from detection.video import probe
 from tests.support import DFDC_FACES, ffmpeg, real_video, require
@@ -92,7 +98,7 @@ def test_paired_crops_keep_every_real_and_add_its_blend_under_the_same_augmentat
     assert [evaluation[i][1] for i in range(len(evaluation))] == [REAL, FAKE, REAL]
 
 
-def test_softening_probabilities_reach_every_training_crop_and_keep_its_label():
+def test_softening_probabilities_reach_training_crops_and_clips_and_keep_labels():
     detail = np.random.default_rng(3).integers(0, 255, (160, 160, 3), dtype=np.uint8)
     buffer = io.BytesIO()
     Image.fromarray(detail).save(buffer, format="PNG")
@@ -113,6 +119,18 @@ def test_softening_probabilities_reach_every_training_crop_and_keep_its_label():
     assert [label for _, label in never] == [label for _, label in always] == [REAL, FAKE] * 8
     for (sharp, _), (soft, _) in zip(never, always, strict=True):
         assert high_frequency(soft) < high_frequency(sharp) / 1.5
+
+    # Temporal clips follow the recipe's fields when training and ignore them when evaluating.
+    clip = Clip((Image.fromarray(detail),) * 2, REAL, seed=5, blend=False, jitter=False)
+    sharp_cfg = TrainConfig(blur_probability=0.0, rescale_probability=0.0, input_size=128)
+    soft_cfg = dataclasses.replace(sharp_cfg, blur_probability=1.0, rescale_probability=1.0)
+
+    def clip_detail(cfg: TrainConfig, augment: bool) -> float:
+        frames = render_clip(clip, cfg, augment=augment)
+        return high_frequency(torch.from_numpy(np.stack([np.asarray(f) for f in frames])) / 255.0)
+
+    assert clip_detail(soft_cfg, True) < clip_detail(sharp_cfg, True) / 1.5
+    assert clip_detail(soft_cfg, False) == clip_detail(sharp_cfg, False)
 
 
 def test_the_model_card_says_whether_self_blends_were_paired(tmp_path):
