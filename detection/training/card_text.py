@@ -97,6 +97,12 @@ def _video_copies(cfg: TrainConfig) -> str:
     return f" of every training video and of its H.264 re-encodes at CRF {crfs}"
 
 
+def _crop_sequences(cfg: TrainConfig) -> str:
+    if not cfg.crop_sequences:
+        return " (no DFDC crop sequences)"
+    return f", plus {cfg.crop_sequences} jittered DFDC crop sequences"
+
+
 def _seeds(cfg: TrainConfig) -> str:
     held_out = f"(identity split and held-out sets: seed {cfg.split_seed})"
     if cfg.ensemble_seeds:
@@ -187,8 +193,8 @@ def write_model_card(card: ModelCard, cfg: TrainConfig, path: Path) -> None:
         f"2. Temporal stage: CNN frozen; LSTM (hidden {cfg.model_config.get('hidden_size')}) on"
         f" {cfg.clip_length}-frame clips of face tracks ({cfg.track_frames} frames sampled per"
         f" video) from the training real videos{reencodes}"
-        " and consistent self-blended fakes of the same clips, plus"
-        f" {cfg.crop_sequences} jittered DFDC crop sequences; {cfg.temporal_epochs}"
+        f" and consistent self-blended fakes of the same clips{_crop_sequences(cfg)};"
+        f" {cfg.temporal_epochs}"
         f" epochs at AdamW lr {cfg.temporal_lr}, best epoch by validation loss.",
         "3. Calibration: Platt scaling of both heads on validation data (DFDC validation"
         f" identities; validation videos {', '.join(cfg.val_videos)}).",

@@ -114,7 +114,10 @@ class TrainConfig:
     track_frames: int = 96  # frames sampled per video to cut face tracks from
     clip_length: int = 32  # the engine scores tracks of up to `frames` crops: train that long
     clips_per_video: int = 24
-    crop_sequences: int = 600  # DFDC crop pseudo-sequences (one still crop, jittered per frame)
+    # DFDC crop pseudo-sequences (one still crop, jittered per frame) the LSTM trains on (0:
+    # none, it learns from the training videos and their self-blends only) and validates on.
+    crop_sequences: int = 600
+    val_crop_sequences: int = 200
     crop_sequence_length: int = 8
     temporal_epochs: int = 40
     temporal_batch_size: int = 64

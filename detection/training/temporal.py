@@ -56,7 +56,7 @@ def encoded_sets(cfg: TrainConfig, model: CnnLstm, run_dir: Path) -> dict[str, t
     val_clips = video_clip_set(
         cfg, cfg.val_videos, run_dir, cfg.clips_per_video // 2, cfg.split_seed + 99
     )
-    val_crops = crop_clips(splits["val"], cfg, cfg.crop_sequences // 3, cfg.split_seed + 99)
+    val_crops = crop_clips(splits["val"], cfg, cfg.val_crop_sequences, cfg.split_seed + 99)
     sets = {
         "val_videos": encode_clips(model, val_clips, cfg, augment=False, desc="encode val videos"),
         "val_crops": encode_clips(model, val_crops, cfg, augment=False, desc="encode val crops"),
@@ -70,11 +70,13 @@ def encoded_sets(cfg: TrainConfig, model: CnnLstm, run_dir: Path) -> dict[str, t
         varied_masks=cfg.sbi_varied_masks,
         crfs=cfg.video_reencode_crf,
     )
+    sets["train"] = encode_clips(model, train_clips, cfg, augment=True, desc="encode train videos")
     train_crops = crop_clips(splits["train"], cfg, cfg.crop_sequences, cfg.seed)
-    sets["train"] = concat_sequences(
-        encode_clips(model, train_clips, cfg, augment=True, desc="encode train videos"),
-        encode_clips(model, train_crops, cfg, augment=True, desc="encode train crops"),
-    )
+    if train_crops:
+        sets["train"] = concat_sequences(
+            sets["train"],
+            encode_clips(model, train_crops, cfg, augment=True, desc="encode train crops"),
+        )
     torch.save(sets, cache)
     return sets
 

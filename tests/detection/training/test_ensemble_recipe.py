@@ -23,7 +23,8 @@ def test_ensemble_recipe_trains_each_seed_apart_and_calibrates_their_mean(tmp_pa
         ensemble_seeds=(5, 6), dfdc_csv=str(csv_path), real_videos=str(videos),
         val_videos=("val.mp4",), test_videos=(), workers=0, threads=1,
         frame_views=1, frame_epochs=1, frame_batch_size=8, track_frames=12, video_crop_views=1,
-        clip_length=8, clips_per_video=2, crop_sequences=3, crop_sequence_length=4,
+        clip_length=8, clips_per_video=2, crop_sequences=3, val_crop_sequences=1,
+        crop_sequence_length=4,
         temporal_epochs=2, temporal_batch_size=4,
     )  # fmt: skip
     output = tmp_path / "ensemble.pt"

@@ -21,6 +21,7 @@ from detection.training.data import (
     read_crop_csv,
     split_by_identity,
 )
+from detection.training.frames import build_model
 from detection.training.sbi import face_mask, random_blend_params, self_blend
 from detection.training.sequences import (
     Clip,
@@ -29,9 +30,9 @@ from detection.training.sequences import (
     track_crop_dataset,
     video_tracks,
 )
-from detection.training.temporal import video_clip_set
+from detection.training.temporal import encoded_sets, video_clip_set
 from detection.video import probe
-from tests.support import DFDC_FACES, ffmpeg, real_video, require
+from tests.support import DFDC_FACES, ffmpeg, real_video, require, small_crop_csv
 
 
 def test_identity_split_keeps_every_identity_and_pair_on_one_side():
@@ -224,3 +225,41 @@ def test_training_videos_are_also_read_reencoded_and_held_out_ones_never(tmp_pat
     )
     assert drawn["train.mp4"] > 0 and drawn["train-crf36.mp4"] > 0
     assert sum(drawn.values()) == len(clips)
+
+
+def test_the_lstm_can_train_on_videos_alone_and_still_validates_on_dfdc_crops(tmp_path):
+    """crop_sequences 0: no DFDC crop sequence among the LSTM's training sequences, only the
+    training videos' clips and their self-blended twins; the validation sequences keep their
+    DFDC crops, so the epoch choice and calibration see the same data as before."""
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    ffmpeg("-i", str(real_video("vr-1.mp4")), "-t", "1", "-vf", "scale=240:240", "-an",
+           "-c:v", "libx264", str(videos / "train.mp4"))  # fmt: skip
+    (videos / "val.mp4").symlink_to(real_video("vr-3.mp4"))
+    cfg = TrainConfig(
+        dfdc_csv=str(small_crop_csv(tmp_path)), real_videos=str(videos), val_videos=("val.mp4",),
+        test_videos=(), track_frames=10, clip_length=4, clips_per_video=2, crop_sequences=0,
+        val_crop_sequences=3, crop_sequence_length=5,
+    )  # fmt: skip
+    model = build_model(cfg)
+    alone, with_crops = tmp_path / "alone", tmp_path / "with-crops"
+    alone.mkdir()
+    with_crops.mkdir()
+    (with_crops / "tracks").symlink_to(alone / "tracks", target_is_directory=True)
+    videos_only = encoded_sets(cfg, model, alone)
+    both = encoded_sets(dataclasses.replace(cfg, crop_sequences=4), model, with_crops)
+
+    _, lengths, labels = videos_only["train"]
+    assert labels.tolist().count(REAL) == labels.tolist().count(FAKE) == 2  # clips + twins
+    assert set(lengths.tolist()) == {4}  # clip-long, no 5-frame crop sequence
+    assert len(both["train"][2]) == 4 + 4 and 5 in both["train"][1].tolist()
+    for sets in (videos_only, both):  # validation does not follow the training crops
+        assert len(sets["val_crops"][2]) == 3 and set(sets["val_crops"][1].tolist()) == {5}
+        assert len(sets["val_videos"][2]) == 2
+    assert torch.equal(videos_only["val_crops"][0], both["val_crops"][0])
+
+    _, card = load_checkpoint(DEFAULT_MODEL_PATH, "cpu")
+    for crops, said in ((0, "self-blended fakes of the same clips (no DFDC crop sequences);"),
+                        (600, "same clips, plus 600 jittered DFDC crop sequences;")):  # fmt: skip
+        write_model_card(card, dataclasses.replace(cfg, crop_sequences=crops), tmp_path / "c.md")
+        assert said in (tmp_path / "c.md").read_text()
