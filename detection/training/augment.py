@@ -12,11 +12,24 @@ from PIL import Image, ImageEnhance, ImageFilter
 
 @dataclass(frozen=True)
 class Softening:
-    """How often a training crop is blurred, and how often down- then up-scaled. Both labels
-    get them alike, so softness alone must never read as fake."""
+    """How often a training crop is blurred, and how often down- then up-scaled. By default
+    both labels get them alike, so softness alone must never read as fake. Real crops may get
+    them more often (`real_blur`, `real_rescale`; None: as fakes): face swaps are softer than
+    the footage around them to begin with, so equal odds still leave softer meaning faker."""
 
     blur: float = 0.2
     rescale: float = 0.25
+    real_blur: float | None = None
+    real_rescale: float | None = None
+
+    def for_crop(self, real: bool) -> "Softening":
+        """The odds one crop of this label gets."""
+        if not real:
+            return Softening(self.blur, self.rescale)
+        return Softening(
+            self.blur if self.real_blur is None else self.real_blur,
+            self.rescale if self.real_rescale is None else self.real_rescale,
+        )
 
 
 DEFAULT_SOFTENING = Softening()

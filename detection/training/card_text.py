@@ -97,6 +97,17 @@ def _video_copies(cfg: TrainConfig) -> str:
     return f" of every training video and of its H.264 re-encodes at CRF {crfs}"
 
 
+def _softening(cfg: TrainConfig) -> str:
+    rescale, blur = cfg.rescale_probability, cfg.blur_probability
+    if cfg.real_rescale_probability is None and cfg.real_blur_probability is None:
+        return f"down/up-scaling ({rescale:.0%} of crops), blur ({blur:.0%})"
+    real = cfg.softening.for_crop(real=True)
+    return (
+        f"down/up-scaling ({rescale:.0%} of fake crops, {real.rescale:.0%} of real ones),"
+        f" blur ({blur:.0%} of fake, {real.blur:.0%} of real)"
+    )
+
+
 def _crop_sequences(cfg: TrainConfig) -> str:
     if not cfg.crop_sequences:
         return " (no DFDC crop sequences)"
@@ -187,8 +198,7 @@ def write_model_card(card: ModelCard, cfg: TrainConfig, path: Path) -> None:
         f" crops{_video_copies(cfg)}), AdamW lr {cfg.frame_lr} one-cycle, weight decay"
         f" {cfg.weight_decay}, batch"
         f" {cfg.frame_batch_size}, input {cfg.input_size} px; augmentation: random crop/margin,"
-        f" flip, colour jitter, down/up-scaling ({cfg.rescale_probability:.0%} of crops), blur"
-        f" ({cfg.blur_probability:.0%}), noise, JPEG q30–95;"
+        f" flip, colour jitter, {_softening(cfg)}, noise, JPEG q30–95;"
         f" {_self_blends(cfg)} ({_masks(cfg)}).",
         f"2. Temporal stage: CNN frozen; LSTM (hidden {cfg.model_config.get('hidden_size')}) on"
         f" {cfg.clip_length}-frame clips of face tracks ({cfg.track_frames} frames sampled per"

@@ -99,6 +99,9 @@ class TrainConfig:
     # model is of the default), lost the same way: accuracy 0.889, ECE 0.127.
     blur_probability: float = 0.2
     rescale_probability: float = 0.25
+    # Real crops' own odds (None: as fakes'), in the frame crops and the temporal clips.
+    real_blur_probability: float | None = None
+    real_rescale_probability: float | None = None
     # Temporal stage: LSTM head on frame-code sequences from real videos and their SBI fakes.
     real_videos: str = str(SHARED_DATA / "real-videos")
     # Held out from temporal training: val videos choose the epoch and calibrate; test videos
@@ -138,7 +141,12 @@ class TrainConfig:
 
     @property
     def softening(self) -> Softening:
-        return Softening(blur=self.blur_probability, rescale=self.rescale_probability)
+        return Softening(
+            blur=self.blur_probability,
+            rescale=self.rescale_probability,
+            real_blur=self.real_blur_probability,
+            real_rescale=self.real_rescale_probability,
+        )
 
     def overrides(self) -> dict[str, Any]:
         """What differs from the default recipe: the --config file that reproduces this one."""

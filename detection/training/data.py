@@ -127,4 +127,5 @@ class FrameDataset(Dataset):
         elif not self.paired and label == REAL and rng.random() < self.sbi_fraction:
             params = random_blend_params(rng, varied_masks=self.varied_masks)
             img, label = self_blend(img, params), FAKE
-        return to_tensor(degrade(img, self.size, rng, self.softening), self.mean, self.std), label
+        softening = self.softening.for_crop(real=label == REAL)
+        return to_tensor(degrade(img, self.size, rng, softening), self.mean, self.std), label

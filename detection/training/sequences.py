@@ -196,7 +196,8 @@ def render_clip(clip: Clip, cfg: TrainConfig, *, augment: bool) -> list[Image.Im
             x, y = jitter.randint(0, img.width - w), jitter.randint(0, img.height - h)
             img = img.crop((x, y, x + w, y + h))
         if augment:
-            img = degrade(img, cfg.input_size, random.Random(clip.seed), cfg.softening)
+            softening = cfg.softening.for_crop(real=clip.label == REAL)
+            img = degrade(img, cfg.input_size, random.Random(clip.seed), softening)
         else:
             img = img.resize((cfg.input_size, cfg.input_size), Image.BILINEAR)
         frames.append(img)

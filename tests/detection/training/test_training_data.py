@@ -120,6 +120,11 @@ def test_softening_probabilities_reach_training_crops_and_clips_and_keep_labels(
     assert [label for _, label in never] == [label for _, label in always] == [REAL, FAKE] * 8
     for (sharp, _), (soft, _) in zip(never, always, strict=True):
         assert high_frequency(soft) < high_frequency(sharp) / 1.5
+    # Reals may have their own odds: here only they are softened, the fakes left sharp.
+    reals_only = crops(Softening(blur=0.0, rescale=0.0, real_blur=1.0, real_rescale=1.0))
+    for (sharp, label), (crop, _) in zip(never, reals_only, strict=True):
+        softened = high_frequency(crop) < high_frequency(sharp) / 1.5
+        assert softened == (label == REAL)
 
     # Temporal clips follow the recipe's fields when training and ignore them when evaluating.
     clip = Clip((Image.fromarray(detail),) * 2, REAL, seed=5, blend=False, jitter=False)
@@ -132,6 +137,12 @@ def test_softening_probabilities_reach_training_crops_and_clips_and_keep_labels(
 
     assert clip_detail(soft_cfg, True) < clip_detail(sharp_cfg, True) / 1.5
     assert clip_detail(soft_cfg, False) == clip_detail(sharp_cfg, False)
+    reals_soft = dataclasses.replace(
+        sharp_cfg, real_blur_probability=1.0, real_rescale_probability=1.0
+    )
+    assert clip_detail(reals_soft, True) < clip_detail(sharp_cfg, True) / 1.5
+    clip = dataclasses.replace(clip, label=FAKE)  # a fake clip keeps the fakes' odds
+    assert clip_detail(reals_soft, True) == clip_detail(sharp_cfg, True)
 
 
 def test_the_model_card_says_whether_self_blends_were_paired(tmp_path):
@@ -147,6 +158,12 @@ def test_the_model_card_says_whether_self_blends_were_paired(tmp_path):
     softer = TrainConfig(blur_probability=0.5, rescale_probability=0.45)
     write_model_card(card, softer, tmp_path / "MODEL_CARD.md")
     assert "down/up-scaling (45% of crops), blur (50%)" in (tmp_path / "MODEL_CARD.md").read_text()
+    reals_softer = TrainConfig(real_blur_probability=0.5, real_rescale_probability=0.6)
+    write_model_card(card, reals_softer, tmp_path / "MODEL_CARD.md")
+    assert (
+        "down/up-scaling (25% of fake crops, 60% of real ones), blur (20% of fake, 50% of real)"
+        in (tmp_path / "MODEL_CARD.md").read_text()
+    )
 
 
 def test_varied_masks_only_add_draws_so_evaluation_fakes_stay_the_same():
