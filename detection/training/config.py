@@ -119,6 +119,8 @@ class TrainConfig:
     clips_per_video: int = 24
     # DFDC crop pseudo-sequences (one still crop, jittered per frame) the LSTM trains on (0:
     # none, it learns from the training videos and their self-blends only) and validates on.
+    # Run 23 retrained the shipped members' temporal stages with 0: validation won on ECE
+    # (0.095 against 0.111), but the test's video AUC stayed 0.938.
     crop_sequences: int = 600
     val_crop_sequences: int = 200
     crop_sequence_length: int = 8
