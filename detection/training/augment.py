@@ -13,9 +13,9 @@ from PIL import Image, ImageEnhance, ImageFilter
 @dataclass(frozen=True)
 class Softening:
     """How often a training crop is blurred, and how often down- then up-scaled. By default
-    both labels get them alike, so softness alone must never read as fake. Real crops may get
-    them more often (`real_blur`, `real_rescale`; None: as fakes): face swaps are softer than
-    the footage around them to begin with, so equal odds still leave softer meaning faker."""
+    both labels get them alike, so softness alone must never read as fake. Real crops may have
+    their own odds (`real_blur`, `real_rescale`; None: as fakes'), since face swaps are soft to
+    begin with and equal odds may leave softer meaning faker (run 24 tried; see config.py)."""
 
     blur: float = 0.2
     rescale: float = 0.25
