@@ -98,13 +98,12 @@ def _video_copies(cfg: TrainConfig) -> str:
 
 
 def _softening(cfg: TrainConfig) -> str:
-    rescale, blur = cfg.rescale_probability, cfg.blur_probability
-    if cfg.real_rescale_probability is None and cfg.real_blur_probability is None:
-        return f"down/up-scaling ({rescale:.0%} of crops), blur ({blur:.0%})"
-    real = cfg.softening.for_crop(real=True)
+    fake, real = cfg.softening.for_crop(real=False), cfg.softening.for_crop(real=True)
+    if real == fake:
+        return f"down/up-scaling ({fake.rescale:.0%} of crops), blur ({fake.blur:.0%})"
     return (
-        f"down/up-scaling ({rescale:.0%} of fake crops, {real.rescale:.0%} of real ones),"
-        f" blur ({blur:.0%} of fake, {real.blur:.0%} of real)"
+        f"down/up-scaling ({fake.rescale:.0%} of fake crops, {real.rescale:.0%} of real ones),"
+        f" blur ({fake.blur:.0%} of fake, {real.blur:.0%} of real)"
     )
 
 

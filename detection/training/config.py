@@ -91,8 +91,9 @@ class TrainConfig:
     # (AUC 0.901; lp-d19's real segments 0.89 and 0.93). As a third member beside run 10's two:
     # 2 of 9 validation real segments above 0.5, against run 10's 1.
     sbi_paired: bool = False
-    # How often a training crop (frames and temporal clips, both labels alike) is blurred, and
-    # how often down- then up-scaled. Validation sets keep the default, so runs compare.
+    # How often a training crop (frames and temporal clips; both labels, unless the real odds
+    # below are set) is blurred, and how often down- then up-scaled. Validation sets keep the
+    # default, so runs compare.
     # Run 21 tried 0.5 and 0.5: guard held (DFDC val 0.910) and validation-video AUC stayed
     # 1.000, but 3 of 9 real segments scored above 0.5 (accuracy 0.889, ECE 0.133), and a
     # blurred real video face still read as fake. Run 22, its two-seed ensemble (as the shipped
