@@ -6,6 +6,8 @@ from pathlib import Path
 from detection.models import ModelCard
 from detection.training.config import TrainConfig
 
+_NO_DFDC_FAKES = "; no DFDC face swap among the training crops: every fake is a self-blend"
+
 
 def _row(name: str, report: dict) -> str:
     c = report["confusion"]
@@ -79,14 +81,15 @@ def _masks(cfg: TrainConfig) -> str:
 
 
 def _self_blends(cfg: TrainConfig) -> str:
+    no_swaps = "" if cfg.dfdc_fakes else _NO_DFDC_FAKES
     if cfg.sbi_paired:
         return (
             "every real DFDC and video-track crop also read as its own self-blended fake under"
-            " the same augmentation (paired)"
+            f" the same augmentation (paired){no_swaps}"
         )
     return (
         f"{cfg.sbi_fraction:.0%} of real DFDC crops and {cfg.video_sbi_fraction:.0%} of"
-        " video-track crops turned into self-blended fakes"
+        f" video-track crops turned into self-blended fakes{no_swaps}"
     )
 
 
@@ -116,11 +119,23 @@ def _crop_sequences(cfg: TrainConfig) -> str:
 def _seeds(cfg: TrainConfig) -> str:
     held_out = f"(identity split and held-out sets: seed {cfg.split_seed})"
     if cfg.ensemble_seeds:
-        seeds = " and ".join(str(seed) for seed in cfg.ensemble_seeds)
-        return f"Seeds {seeds}, one per member {held_out}"
+        *first, last = (str(seed) for seed in cfg.ensemble_seeds)
+        seeds = f"{', '.join(first)} and {last}" if first else last
+        return f"Seeds {seeds}, one per member {held_out}{_member_recipes(cfg)}"
     if cfg.split_seed != cfg.seed:
         return f"Seed {cfg.seed} {held_out}"
     return f"Seed {cfg.seed}"
+
+
+def _member_recipes(cfg: TrainConfig) -> str:
+    """The members whose recipe is not the one above, and how theirs differs."""
+    changed = []
+    for member, _ in cfg.member_runs(Path()):
+        overrides = cfg.member_overrides.get(str(member.seed))
+        if overrides:
+            swaps = "" if member.dfdc_fakes else _NO_DFDC_FAKES
+            changed.append(f"member {member.seed} with `{json.dumps(overrides)}`{swaps}")
+    return f"; the recipe changed for {', '.join(changed)}" if changed else ""
 
 
 def _ensemble(card: ModelCard) -> list[str]:

@@ -78,6 +78,9 @@ class TrainConfig:
     # Run 14 tried 0.5 from seed 2024: DFDC validation 0.899 at the chosen epoch, 3 of 9 above
     # 0.5: at 0.5 DFDC falls on both seeds, and run 12's low real scores were its seed's chance.
     sbi_fraction: float = 0.3
+    # False: DFDC's face swaps leave the training crops (frame stage and crop sequences), and
+    # the model learns fakes from self-blends alone, as the SBI paper trains on reals only.
+    dfdc_fakes: bool = True
     # True: training fakes also get deformed-outline and inner-face masks (validation and test
     # fakes keep the ellipse either way, so their sets stay the same). Run 5 tried it, with
     # more views and weight decay 0.05: more false positives on the validation videos; run 7,
@@ -140,6 +143,9 @@ class TrainConfig:
     # 87.8 min (runs 11, 9, 13; run 13 from a bare machine, face tracks and caches included).
     # Run 11 added a third member (4096): more false positives on the validation videos.
     ensemble_seeds: tuple[int, ...] = ()
+    # Recipe changes for single members, by seed ("4096": {"dfdc_fakes": false}): an ensemble
+    # may mix members trained for different evidence.
+    member_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -163,8 +169,20 @@ class TrainConfig:
         per ensemble seed in run_dir/seed-N."""
         if not self.ensemble_seeds:
             return [(self, run_dir)]
+        unknown = set(self.member_overrides) - {str(seed) for seed in self.ensemble_seeds}
+        if unknown:
+            raise ValueError(f"member_overrides for seeds not in ensemble_seeds: {sorted(unknown)}")
         return [
-            (dataclasses.replace(self, seed=seed, ensemble_seeds=()), run_dir / f"seed-{seed}")
+            (
+                dataclasses.replace(
+                    self,
+                    seed=seed,
+                    ensemble_seeds=(),
+                    member_overrides={},
+                    **self.member_overrides.get(str(seed), {}),
+                ),
+                run_dir / f"seed-{seed}",
+            )
             for seed in self.ensemble_seeds
         ]
 

@@ -62,6 +62,11 @@ def split_by_identity(items: Sequence[CropItem], seed: int) -> dict[str, list[Cr
     return splits
 
 
+def training_crops(items: Sequence[CropItem], fakes: bool) -> list[CropItem]:
+    """A split's training crops: all, or (fakes False) its real crops only."""
+    return [item for item in items if fakes or item.label == REAL]
+
+
 def to_tensor(img: Image.Image, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
     """uint8 RGB image → normalised (3, H, W) float tensor, the model's input convention."""
     array = torch.frombuffer(bytearray(img.tobytes()), dtype=torch.uint8)

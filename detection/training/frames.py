@@ -23,7 +23,12 @@ from tqdm import tqdm
 from detection.models import create_model
 from detection.models.cnn_lstm import CnnLstm, load_imagenet_mobilenet_v2
 from detection.training.config import TrainConfig
-from detection.training.data import FrameDataset, read_crop_csv, split_by_identity
+from detection.training.data import (
+    FrameDataset,
+    read_crop_csv,
+    split_by_identity,
+    training_crops,
+)
 from detection.training.metrics import roc_auc
 from detection.training.sequences import track_crop_dataset, training_videos
 
@@ -99,7 +104,7 @@ def train_frames(cfg: TrainConfig, run_dir: Path, device: torch.device) -> Path:
     if cfg.max_crops_per_split:
         splits = {name: items[: cfg.max_crops_per_split] for name, items in splits.items()}
     train_set = FrameDataset(
-        splits["train"], cfg.input_size, cfg.mean, cfg.std,
+        training_crops(splits["train"], cfg.dfdc_fakes), cfg.input_size, cfg.mean, cfg.std,
         train=True, sbi_fraction=cfg.sbi_fraction, varied_masks=cfg.sbi_varied_masks,
         seed=cfg.seed, paired=cfg.sbi_paired, softening=cfg.softening,
     )  # fmt: skip

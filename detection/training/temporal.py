@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from detection.models.cnn_lstm import CnnLstm
 from detection.training.config import TrainConfig
-from detection.training.data import read_crop_csv, split_by_identity
+from detection.training.data import read_crop_csv, split_by_identity, training_crops
 from detection.training.frames import build_model
 from detection.training.metrics import roc_auc
 from detection.training.sequences import (
@@ -71,7 +71,9 @@ def encoded_sets(cfg: TrainConfig, model: CnnLstm, run_dir: Path) -> dict[str, t
         crfs=cfg.video_reencode_crf,
     )
     sets["train"] = encode_clips(model, train_clips, cfg, augment=True, desc="encode train videos")
-    train_crops = crop_clips(splits["train"], cfg, cfg.crop_sequences, cfg.seed)
+    train_crops = crop_clips(
+        training_crops(splits["train"], cfg.dfdc_fakes), cfg, cfg.crop_sequences, cfg.seed
+    )
     if train_crops:
         sets["train"] = concat_sequences(
             sets["train"],

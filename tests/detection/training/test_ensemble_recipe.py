@@ -7,13 +7,16 @@ from detection.models import create_model, load_checkpoint
 from detection.models.card import weights_digest
 from detection.training.card_text import write_model_card
 from detection.training.config import TrainConfig
+from detection.training.data import REAL, read_crop_csv, split_by_identity
 from detection.training.finalize import assemble
 from detection.training.train import run
 from tests.support import real_video, small_crop_csv
 
 
 def test_ensemble_recipe_trains_each_seed_apart_and_calibrates_their_mean(tmp_path):
-    """frames → temporal → calibrate of a two-seed ensemble, on a few crops and two videos."""
+    """frames → temporal → calibrate of a two-seed ensemble, on a few crops and two videos;
+    the second member trained on self-blended fakes alone (no DFDC face swap, no crop
+    sequences), as `member_overrides` says."""
     csv_path = small_crop_csv(tmp_path)
     videos = tmp_path / "videos"
     videos.mkdir()
@@ -26,6 +29,7 @@ def test_ensemble_recipe_trains_each_seed_apart_and_calibrates_their_mean(tmp_pa
         clip_length=8, clips_per_video=2, crop_sequences=3, val_crop_sequences=1,
         crop_sequence_length=4,
         temporal_epochs=2, temporal_batch_size=4,
+        member_overrides={"6": {"dfdc_fakes": False, "sbi_fraction": 0.5, "crop_sequences": 0}},
     )  # fmt: skip
     output = tmp_path / "ensemble.pt"
     run(cfg, tmp_path, output, ("frames", "temporal", "calibrate"), torch.device("cpu"))
@@ -53,6 +57,18 @@ def test_ensemble_recipe_trains_each_seed_apart_and_calibrates_their_mean(tmp_pa
     assert torch.equal(codes[: len(second_videos), : second_videos.shape[1], width:], second_videos)
     assert 0 < labels.sum() < len(labels)
 
+    # Member 6 read the real DFDC training crops only, half of them self-blended, and its
+    # LSTM the training video's clips and their self-blended twins only; member 5 read all.
+    train = split_by_identity(read_crop_csv(csv_path), cfg.split_seed)["train"]
+    reals = sum(item.label == REAL for item in train)
+    assert reals < len(train)
+    stems = [torch.load(tmp_path / f"seed-{s}" / "stem-train.pt")["y"] for s in (5, 6)]
+    assert len(stems[0]) == len(train) and len(stems[1]) == reals
+    assert 0 < int(stems[1].sum()) < reals  # fakes: the self-blends alone
+    clips = 2 * cfg.clips_per_video  # one training video: its clips and their twins
+    sequences = [torch.load(tmp_path / f"seed-{s}" / "temporal-codes.pt")["train"] for s in (5, 6)]
+    assert len(sequences[0][2]) == clips + cfg.crop_sequences and len(sequences[1][2]) == clips
+
     write_model_card(card, cfg, tmp_path / "MODEL_CARD.md")
     text = (tmp_path / "MODEL_CARD.md").read_text()
     assert "— ensemble of 2 × cnn_lstm_mobilenet_v2, version" in text
@@ -60,7 +76,15 @@ def test_ensemble_recipe_trains_each_seed_apart_and_calibrates_their_mean(tmp_pa
     recipe = text.split("`python manage.py train_detector --config FILE`, FILE holding `")[1]
     (tmp_path / "recipe.json").write_text(recipe.split("`")[0])
     assert TrainConfig.load(tmp_path / "recipe.json") == cfg  # the card's command reproduces it
-    assert "Seeds 5 and 6, one per member (identity split and held-out sets: seed 1337)." in text
+    assert (
+        "Seeds 5 and 6, one per member (identity split and held-out sets: seed 1337); the recipe"
+        ' changed for member 6 with `{"dfdc_fakes": false, "sbi_fraction": 0.5,'
+        ' "crop_sequences": 0}`; no DFDC face swap among the training crops: every fake is a'
+        " self-blend." in text
+    )
+    stray = TrainConfig(ensemble_seeds=(5, 6), member_overrides={"7": {"seed": 8}})
+    with pytest.raises(ValueError, match=r"not in ensemble_seeds: \['7'\]"):
+        stray.member_runs(tmp_path)
 
 
 def test_members_validated_on_different_sequences_are_refused(tmp_path):

@@ -145,13 +145,16 @@ def test_softening_probabilities_reach_training_crops_and_clips_and_keep_labels(
     assert clip_detail(reals_soft, True) == clip_detail(sharp_cfg, True)
 
 
-def test_the_model_card_says_whether_self_blends_were_paired(tmp_path):
+def test_the_model_card_says_how_the_training_fakes_were_made(tmp_path):
     _, card = load_checkpoint(DEFAULT_MODEL_PATH, "cpu")
-    for paired, said, unsaid in (
-        (True, "also read as its own self-blended fake", "30% of real DFDC crops"),
-        (False, "30% of real DFDC crops and 50% of video-track crops", "its own self-blended"),
+    swaps = "no DFDC face swap among the training crops: every fake is a self-blend"
+    for cfg, said, unsaid in (
+        (TrainConfig(sbi_paired=True), "also read as its own self-blended fake", "30% of real"),
+        (TrainConfig(), "30% of real DFDC crops and 50% of video-track crops", "its own self"),
+        (TrainConfig(), "turned into self-blended fakes (elliptical", swaps),
+        (TrainConfig(dfdc_fakes=False), f"turned into self-blended fakes; {swaps} (", "paired"),
     ):
-        write_model_card(card, TrainConfig(sbi_paired=paired), tmp_path / "MODEL_CARD.md")
+        write_model_card(card, cfg, tmp_path / "MODEL_CARD.md")
         recipe = (tmp_path / "MODEL_CARD.md").read_text().split("## Recipe")[1].split("\n2.")[0]
         assert said in recipe and unsaid not in recipe
     assert "down/up-scaling (25% of crops), blur (20%)" in recipe
