@@ -80,6 +80,9 @@ class TrainConfig:
     sbi_fraction: float = 0.3
     # False: DFDC's face swaps leave the training crops (frame stage and crop sequences), and
     # the model learns fakes from self-blends alone, as the SBI paper trains on reals only.
+    # Run 25 added such a member (sbi_fraction 0.5, crop_sequences 0) to the shipped two: guard
+    # held (ensemble DFDC val 0.904), but 4 of 9 validation real segments scored above 0.5; the
+    # member too read lp-s20 and lp-d19 as fake, and its wider logits weighed most in the mean.
     dfdc_fakes: bool = True
     # True: training fakes also get deformed-outline and inner-face masks (validation and test
     # fakes keep the ellipse either way, so their sets stay the same). Run 5 tried it, with
