@@ -255,6 +255,8 @@ def write_model_card(card: ModelCard, cfg: TrainConfig, path: Path) -> None:
         "- Self-blended masks are placed from the face box, not from facial landmarks.",
         "- Faces under about 32 px, profile views and heavy occlusion are often missed (verdict",
         "  `no_face`) or scored with less confidence.",
+        "- Skin smoothing inside the face (beauty filters, retouching) looks like a blend's"
+        " softer inner face: expect false positives on retouched real video.",
         "- Compression stronger than the augmentation range raises false positives; treat",
         '  `uncertain` as "look at the evidence", not as a verdict.',
     ]

@@ -82,6 +82,11 @@ def test_ensemble_recipe_trains_each_seed_apart_and_calibrates_their_mean(tmp_pa
         ' "crop_sequences": 0}`; no DFDC face swap among the training crops: every fake is a'
         " self-blend." in text
     )
+    write_model_card(card, TrainConfig(ensemble_seeds=(5, 6, 7)), tmp_path / "MODEL_CARD.md")
+    three = (tmp_path / "MODEL_CARD.md").read_text()
+    assert (
+        "Seeds 5, 6 and 7, one per member (identity split and held-out sets: seed 1337)." in three
+    )
     stray = TrainConfig(ensemble_seeds=(5, 6), member_overrides={"7": {"seed": 8}})
     with pytest.raises(ValueError, match=r"not in ensemble_seeds: \['7'\]"):
         stray.member_runs(tmp_path)
