@@ -110,6 +110,15 @@ def _softening(cfg: TrainConfig) -> str:
     )
 
 
+def _retouch(cfg: TrainConfig) -> str:
+    if not cfg.real_retouch_probability:
+        return ""
+    return (
+        f", inner face smoothed on {cfg.real_retouch_probability:.0%} of the crops that stay"
+        " real (a beauty filter's retouch: still real)"
+    )
+
+
 def _crop_sequences(cfg: TrainConfig) -> str:
     if not cfg.crop_sequences:
         return " (no DFDC crop sequences)"
@@ -212,7 +221,7 @@ def write_model_card(card: ModelCard, cfg: TrainConfig, path: Path) -> None:
         f" crops{_video_copies(cfg)}), AdamW lr {cfg.frame_lr} one-cycle, weight decay"
         f" {cfg.weight_decay}, batch"
         f" {cfg.frame_batch_size}, input {cfg.input_size} px; augmentation: random crop/margin,"
-        f" flip, colour jitter, {_softening(cfg)}, noise, JPEG q30–95;"
+        f" flip, colour jitter, {_softening(cfg)}, noise, JPEG q30–95{_retouch(cfg)};"
         f" {_self_blends(cfg)} ({_masks(cfg)}).",
         f"2. Temporal stage: CNN frozen; LSTM (hidden {cfg.model_config.get('hidden_size')}) on"
         f" {cfg.clip_length}-frame clips of face tracks ({cfg.track_frames} frames sampled per"

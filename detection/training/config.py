@@ -111,6 +111,11 @@ class TrainConfig:
     # but 5 of 9 validation real segments scored above 0.5: sharpness then read as fake.
     real_blur_probability: float | None = None
     real_rescale_probability: float | None = None
+    # How often a real frame-stage training crop (DFDC or video track) that stays real gets its
+    # inner face smoothed, as beauty filters do (sbi.retouch_params). Run 25 read that this
+    # alone turns every real face fake to the shipped model: the blend it learnt is a softer
+    # inner face, which retouched real video has too.
+    real_retouch_probability: float = 0.0
     # Temporal stage: LSTM head on frame-code sequences from real videos and their SBI fakes.
     real_videos: str = str(SHARED_DATA / "real-videos")
     # Held out from temporal training: val videos choose the epoch and calibrate; test videos

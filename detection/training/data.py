@@ -13,7 +13,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from detection.training.augment import DEFAULT_SOFTENING, Softening, degrade
-from detection.training.sbi import random_blend_params, self_blend
+from detection.training.sbi import random_blend_params, retouch_params, self_blend
 
 FAKE, REAL = 1, 0
 SPLITS = ("train", "val", "test")
@@ -76,7 +76,8 @@ def to_tensor(img: Image.Image, mean: Sequence[float], std: Sequence[float]) -> 
 
 class FrameDataset(Dataset):
     """Face crops → (tensor, label). In training, degrade every crop and turn a fraction of the
-    real ones into self-blended fakes (label 1); in evaluation, only resize.
+    real ones into self-blended fakes (label 1), and a fraction `retouch` of the crops still
+    real get their inner face smoothed (label 0); in evaluation, only resize.
 
     With `paired`, every real crop stays real and is also read a second time as its own
     self-blended fake under the very same degradation (items after the crops), as the SBI
@@ -97,8 +98,10 @@ class FrameDataset(Dataset):
         jpegs: Sequence[bytes] | None = None,
         paired: bool = False,
         softening: Softening = DEFAULT_SOFTENING,
+        retouch: float = 0.0,
     ) -> None:
         self.items = list(items)
+        self.retouch = retouch
         self.softening = softening
         self.size, self.mean, self.std = size, mean, std
         self.train, self.sbi_fraction, self.seed = train, sbi_fraction, seed
@@ -132,5 +135,8 @@ class FrameDataset(Dataset):
         elif not self.paired and label == REAL and rng.random() < self.sbi_fraction:
             params = random_blend_params(rng, varied_masks=self.varied_masks)
             img, label = self_blend(img, params), FAKE
+        # No draw unless asked for, so recipes without retouching keep their augmentation.
+        if label == REAL and self.retouch and rng.random() < self.retouch:
+            img = self_blend(img, retouch_params(rng))
         softening = self.softening.for_crop(real=label == REAL)
         return to_tensor(degrade(img, self.size, rng, softening), self.mean, self.std), label

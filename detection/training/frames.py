@@ -107,6 +107,7 @@ def train_frames(cfg: TrainConfig, run_dir: Path, device: torch.device) -> Path:
         training_crops(splits["train"], cfg.dfdc_fakes), cfg.input_size, cfg.mean, cfg.std,
         train=True, sbi_fraction=cfg.sbi_fraction, varied_masks=cfg.sbi_varied_masks,
         seed=cfg.seed, paired=cfg.sbi_paired, softening=cfg.softening,
+        retouch=cfg.real_retouch_probability,
     )  # fmt: skip
     val_set = FrameDataset(splits["val"], cfg.input_size, cfg.mean, cfg.std, train=False)
     model = build_model(cfg)
@@ -126,6 +127,7 @@ def train_frames(cfg: TrainConfig, run_dir: Path, device: torch.device) -> Path:
         crfs=cfg.video_reencode_crf,
         paired=cfg.sbi_paired,
         softening=cfg.softening,
+        retouch=cfg.real_retouch_probability,
     )
     x_vid, y_vid = cache_stem(
         stem,

@@ -67,6 +67,26 @@ def random_blend_params(rng: random.Random, *, varied_masks: bool = False) -> Bl
     )
 
 
+def retouch_params(rng: random.Random) -> BlendParams:
+    """A beauty filter's skin smoothing as a blend: the inner face blurred inside a face mask,
+    with no colour or geometry change. Applied to a real face, the result stays real: it
+    teaches that a softer inner face alone is not a blend."""
+    return BlendParams(
+        centre=(rng.uniform(0.46, 0.54), rng.uniform(0.48, 0.58)),
+        axes=(rng.uniform(0.26, 0.40), rng.uniform(0.32, 0.46)),
+        mask_blur=rng.uniform(0.01, 0.06),
+        ratio=1.0,
+        scale=1.0,
+        shift=(0.0, 0.0),
+        brightness=1.0,
+        contrast=1.0,
+        saturation=1.0,
+        rgb_shift=(0.0, 0.0, 0.0),
+        sharpen=False,
+        blur=rng.uniform(0.5, 2.0),
+    )
+
+
 def _jittered_copy(img: Image.Image, p: BlendParams) -> np.ndarray:
     copy = ImageEnhance.Brightness(img).enhance(p.brightness)
     copy = ImageEnhance.Contrast(copy).enhance(p.contrast)

@@ -109,6 +109,7 @@ def track_crop_dataset(
     crfs: Sequence[int] = (),
     paired: bool = False,
     softening: Softening = DEFAULT_SOFTENING,
+    retouch: float = 0.0,
 ) -> FrameDataset:
     """Every face-track crop of the named videos and of their re-encodes at `crfs` as a real
     item; some become self-blended (or, `paired`, each also has a self-blended twin)."""
@@ -123,7 +124,7 @@ def track_crop_dataset(
     return FrameDataset(
         items, cfg.input_size, cfg.mean, cfg.std,
         train=True, sbi_fraction=sbi_fraction, varied_masks=varied_masks, seed=seed, jpegs=jpegs,
-        paired=paired, softening=softening,
+        paired=paired, softening=softening, retouch=retouch,
     )  # fmt: skip
 
 

@@ -22,7 +22,7 @@ from detection.training.data import (
     split_by_identity,
 )
 from detection.training.frames import build_model
-from detection.training.sbi import face_mask, random_blend_params, self_blend
+from detection.training.sbi import face_mask, random_blend_params, retouch_params, self_blend
 from detection.training.sequences import (
     Clip,
     reencoded_copy,
@@ -143,6 +143,50 @@ def test_softening_probabilities_reach_training_crops_and_clips_and_keep_labels(
     assert clip_detail(reals_soft, True) < clip_detail(sharp_cfg, True) / 1.5
     clip = dataclasses.replace(clip, label=FAKE)  # a fake clip keeps the fakes' odds
     assert clip_detail(reals_soft, True) == clip_detail(sharp_cfg, True)
+
+
+def test_retouch_smooths_only_the_inner_face_of_real_crops_and_keeps_them_real(tmp_path):
+    """A beauty filter's skin smoothing: inner face blurred, colour, geometry and border kept;
+    real crops stay real, fake crops are untouched, and the card says it."""
+    detail = np.random.default_rng(4).integers(0, 255, (160, 160, 3), dtype=np.uint8)
+    img = Image.fromarray(detail)
+
+    def high_frequency(pixels: np.ndarray) -> float:
+        return float(np.abs(np.diff(pixels.astype(float), axis=1)).mean())
+
+    for seed in range(5):
+        params = retouch_params(random.Random(seed))
+        retouched = np.asarray(self_blend(img, params))
+        inner, outside = slice(64, 96), face_mask(img.size, params) < 1e-3
+        assert high_frequency(retouched[inner, inner]) < high_frequency(detail[inner, inner]) / 1.5
+        assert abs(retouched[inner, inner].mean() - detail[inner, inner].mean()) < 3
+        assert np.abs(retouched.astype(int) - detail.astype(int))[outside].max() <= 1
+
+    buffer = io.BytesIO()
+    img.save(buffer, format="PNG")
+    items = [CropItem(Path(f"crop{n}"), label, f"id{n}") for n, label in enumerate([REAL, FAKE])]
+
+    def crops(retouch: float) -> list[tuple[torch.Tensor, int]]:
+        data = FrameDataset(
+            items * 4, 128, (0.5,) * 3, (0.5,) * 3, train=True, jpegs=[buffer.getvalue()] * 8,
+            softening=Softening(blur=0.0, rescale=0.0), retouch=retouch,
+        )  # fmt: skip
+        return [data[i] for i in range(len(data))]
+
+    for (plain, label), (crop, retouched_label) in zip(crops(0.0), crops(1.0), strict=True):
+        assert label == retouched_label
+        centre = (slice(None), slice(52, 76), slice(52, 76))
+        plain_detail = (plain[centre][:, :, 1:] - plain[centre][:, :, :-1]).abs().mean()
+        crop_detail = (crop[centre][:, :, 1:] - crop[centre][:, :, :-1]).abs().mean()
+        assert (crop_detail < 0.9 * plain_detail) == (label == REAL)
+        assert torch.equal(crop, plain) == (label == FAKE)  # a fake draws nothing more
+
+    _, card = load_checkpoint(DEFAULT_MODEL_PATH, "cpu")
+    write_model_card(card, TrainConfig(real_retouch_probability=0.3), tmp_path / "MODEL_CARD.md")
+    said = "inner face smoothed on 30% of the crops that stay real (a beauty filter's retouch"
+    assert said in (tmp_path / "MODEL_CARD.md").read_text()
+    write_model_card(card, TrainConfig(), tmp_path / "MODEL_CARD.md")
+    assert "inner face smoothed" not in (tmp_path / "MODEL_CARD.md").read_text()
 
 
 def test_the_model_card_says_how_the_training_fakes_were_made(tmp_path):
