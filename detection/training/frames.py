@@ -30,6 +30,7 @@ from detection.training.data import (
     training_crops,
 )
 from detection.training.metrics import roc_auc
+from detection.training.progress import load_progress, save_progress
 from detection.training.sequences import track_crop_dataset, training_videos
 
 log = logging.getLogger(__name__)
@@ -95,7 +96,8 @@ def _top_logits(model: CnnLstm, top: nn.Module, cached: torch.Tensor, device) ->
 def train_frames(cfg: TrainConfig, run_dir: Path, device: torch.device) -> Path:
     """Train and return the path of the best frame-stage weights (by validation AUC)."""
     best_path = run_dir / "frames-best.pt"
-    if best_path.exists():
+    summary_path = run_dir / "frames-history.json"
+    if summary_path.exists():
         log.info("frame stage already finished: %s", best_path)
         return best_path
     started = time.monotonic()
@@ -152,7 +154,7 @@ def train_frames(cfg: TrainConfig, run_dir: Path, device: torch.device) -> Path:
             torch.cat([y_train[view], *[y_vid] * cfg.video_repeat]),
         )
 
-    cache_minutes = (time.monotonic() - started) / 60
+    setup_s = time.monotonic() - started
 
     model = model.to(device)
     params = list(top.parameters()) + list(model.frame_head.parameters())
@@ -163,8 +165,15 @@ def train_frames(cfg: TrainConfig, run_dir: Path, device: torch.device) -> Path:
         pct_start=0.1,
     )  # fmt: skip
     generator = torch.Generator().manual_seed(cfg.seed)
-    history, best_auc = [], -1.0
-    for epoch in range(cfg.frame_epochs):
+    torch.manual_seed(cfg.seed)  # dropout: the same whether the caches were built or read
+    progress_path = run_dir / "frames-progress.pt"
+    progress = load_progress(progress_path, model, optimiser, generator, scheduler)
+    if progress.epochs_done:
+        log.info("frame stage resumes after epoch %d", progress.epochs_done)
+    else:
+        progress.setup_s = setup_s
+    earlier_s = progress.elapsed_s
+    for epoch in range(progress.epochs_done, cfg.frame_epochs):
         top.train()
         model.frame_head.train()
         x_epoch, y_epoch = epoch_data(epoch)
@@ -185,20 +194,22 @@ def train_frames(cfg: TrainConfig, run_dir: Path, device: torch.device) -> Path:
         dfdc_auc = roc_auc(y_val.numpy(), _top_logits(model, top, x_val, device))
         video_auc = roc_auc(y_vval.numpy(), _top_logits(model, top, x_vval, device))
         auc = (dfdc_auc + video_auc) / 2  # select for both domains, not DFDC alone
-        history.append(
-            {"epoch": epoch + 1, "train_loss": float(np.mean(losses)),
-             "val_auc_dfdc": dfdc_auc, "val_auc_video_crops": video_auc}
-        )  # fmt: skip
+        record = {"epoch": epoch + 1, "train_loss": float(np.mean(losses)),
+                  "val_auc_dfdc": dfdc_auc, "val_auc_video_crops": video_auc}  # fmt: skip
+        progress.history.append(record)
         log.info("frame epoch %d: loss %.4f, val AUC DFDC %.4f, video crops %.4f",
                  epoch + 1, np.mean(losses), dfdc_auc, video_auc)  # fmt: skip
-        if auc > best_auc:
-            best_auc = auc
+        if auc > progress.best.get("val_auc", -1.0):
+            progress.best = {**record, "val_auc": auc}
             torch.save({k: v.cpu() for k, v in model.state_dict().items()}, best_path)
+        progress.epochs_done = epoch + 1
+        progress.elapsed_s = earlier_s + time.monotonic() - started
+        save_progress(progress_path, progress, model, optimiser, generator, scheduler)
     summary = {
-        "history": history,
-        "best_val_auc": best_auc,
-        "cache_minutes": cache_minutes,
-        "elapsed_s": time.monotonic() - started,
+        "history": progress.history,
+        "best_val_auc": progress.best["val_auc"],
+        "cache_minutes": progress.setup_s / 60,
+        "elapsed_s": progress.elapsed_s,
     }
-    (run_dir / "frames-history.json").write_text(json.dumps(summary, indent=2))
+    summary_path.write_text(json.dumps(summary, indent=2))
     return best_path

@@ -14,6 +14,7 @@ from detection.training.config import TrainConfig
 from detection.training.data import read_crop_csv, split_by_identity, training_crops
 from detection.training.frames import build_model
 from detection.training.metrics import roc_auc
+from detection.training.progress import load_progress, save_progress
 from detection.training.sequences import (
     Clip,
     crop_clips,
@@ -102,7 +103,8 @@ def sequence_logits(model: CnnLstm, data: tuple) -> np.ndarray:
 def train_temporal(cfg: TrainConfig, run_dir: Path, frames_path: Path) -> Path:
     """Train the LSTM + sequence head; return the path of the best full state dict."""
     best_path = run_dir / "temporal-best.pt"
-    if best_path.exists():
+    summary_path = run_dir / "temporal-history.json"
+    if summary_path.exists():
         return best_path
     torch.manual_seed(cfg.seed)
     model = build_model(cfg)
@@ -113,9 +115,11 @@ def train_temporal(cfg: TrainConfig, run_dir: Path, frames_path: Path) -> Path:
     params = list(model.lstm.parameters()) + list(model.sequence_head.parameters())
     optimiser = torch.optim.AdamW(params, lr=cfg.temporal_lr, weight_decay=cfg.weight_decay)
     generator = torch.Generator().manual_seed(cfg.seed)
-    best = {"val_loss": float("inf")}
-    history = []
-    for epoch in tqdm(range(cfg.temporal_epochs), desc="temporal", mininterval=5):
+    torch.manual_seed(cfg.seed)  # dropout: the same whether the codes were encoded or read
+    progress_path = run_dir / "temporal-progress.pt"
+    progress = load_progress(progress_path, model, optimiser, generator)
+    epochs = range(progress.epochs_done, cfg.temporal_epochs)
+    for epoch in tqdm(epochs, desc="temporal", mininterval=5, initial=progress.epochs_done):
         model.train()
         order = torch.randperm(len(labels), generator=generator)
         losses = []
@@ -148,12 +152,14 @@ def train_temporal(cfg: TrainConfig, run_dir: Path, frames_path: Path) -> Path:
                 sets["val_crops"][2], sequence_logits(model, sets["val_crops"])
             ),
         }
-        history.append(record)
-        if val_loss < best["val_loss"]:
-            best = record
+        progress.history.append(record)
+        if val_loss < progress.best.get("val_loss", float("inf")):
+            progress.best = record
             torch.save(model.state_dict(), best_path)
-    log.info("temporal stage best epoch: %s", best)
-    (run_dir / "temporal-history.json").write_text(
-        json.dumps({"best": best, "history": history}, indent=2)
+        progress.epochs_done = epoch + 1
+        save_progress(progress_path, progress, model, optimiser, generator)
+    log.info("temporal stage best epoch: %s", progress.best)
+    summary_path.write_text(
+        json.dumps({"best": progress.best, "history": progress.history}, indent=2)
     )
     return best_path

@@ -1,0 +1,82 @@
+import json
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from detection.training.config import TrainConfig
+from tests.support import REPO_ROOT, real_video, small_crop_csv
+
+STAGE_EPOCHS = {"frames": 4, "temporal": 30}
+
+
+def _command(run_dir, stage):
+    return [
+        sys.executable, "-m", "detection.training.train", "--config", str(run_dir / "in.json"),
+        "--run-dir", str(run_dir), "--output", str(run_dir / "model.pt"), "--stage", stage,
+    ]  # fmt: skip
+
+
+def _train(run_dir, stage):
+    subprocess.run(_command(run_dir, stage), cwd=REPO_ROOT, check=True, capture_output=True)
+
+
+def _kill_after_first_epoch(run_dir, stage):
+    """SIGKILL a real training process once it has saved an epoch, as a crash or a reboot
+    would; return how many epochs it had saved."""
+    progress = run_dir / f"{stage}-progress.pt"
+    child = subprocess.Popen(_command(run_dir, stage), cwd=REPO_ROOT, stderr=subprocess.DEVNULL)
+    while not progress.exists() and child.poll() is None:
+        time.sleep(0.002)
+    child.kill()
+    child.wait()
+    return torch.load(progress, weights_only=True)["epochs_done"]
+
+
+def _same_weights(a, b):
+    first, second = (torch.load(path, weights_only=True) for path in (a, b))
+    assert first.keys() == second.keys()
+    return all(torch.allclose(first[k].float(), second[k].float(), atol=1e-6) for k in first)
+
+
+def test_a_killed_stage_goes_on_at_its_next_epoch_and_ends_as_an_unbroken_run(tmp_path):
+    """A stage's best weights exist after its first epoch: a run killed later must neither
+    take them for a finished stage nor start over, but continue the same optimisation."""
+    csv_path = small_crop_csv(tmp_path)
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    (videos / "train.mp4").symlink_to(real_video("vr-1.mp4"))
+    (videos / "val.mp4").symlink_to(real_video("vr-3.mp4"))
+    cfg = TrainConfig(
+        dfdc_csv=str(csv_path), real_videos=str(videos), val_videos=("val.mp4",),
+        test_videos=(), workers=0, threads=1, frame_views=1, frame_epochs=STAGE_EPOCHS["frames"],
+        frame_batch_size=8, track_frames=12, video_crop_views=1, clip_length=8,
+        clips_per_video=2, crop_sequences=3, val_crop_sequences=1, crop_sequence_length=4,
+        temporal_epochs=STAGE_EPOCHS["temporal"], temporal_batch_size=4,
+    )  # fmt: skip
+    unbroken, broken = tmp_path / "unbroken", tmp_path / "broken"
+    for run_dir in (unbroken, broken):
+        run_dir.mkdir()
+        (run_dir / "in.json").write_text(json.dumps(cfg.to_dict()))
+    _train(unbroken, "frames")
+    _train(unbroken, "temporal")
+    for cache in unbroken.glob("stem-*.pt"):  # the cached inputs, not the training
+        shutil.copy(cache, broken)
+    shutil.copytree(unbroken / "tracks", broken / "tracks")
+
+    for stage, best in (("frames", "frames-best.pt"), ("temporal", "temporal-best.pt")):
+        saved = _kill_after_first_epoch(broken, stage)
+        assert 1 <= saved < STAGE_EPOCHS[stage]  # killed mid-stage, its best weights on disk
+        assert (broken / best).exists() and not (broken / f"{stage}-history.json").exists()
+        _train(broken, stage)
+        histories = [
+            json.loads((run_dir / f"{stage}-history.json").read_text())["history"]
+            for run_dir in (unbroken, broken)
+        ]
+        assert [h["epoch"] for h in histories[1]] == list(range(1, STAGE_EPOCHS[stage] + 1))
+        for was, resumed in zip(*histories, strict=True):
+            assert resumed["train_loss"] == pytest.approx(was["train_loss"], rel=1e-5)
+        assert _same_weights(unbroken / best, broken / best)
