@@ -7,6 +7,7 @@ from detection.models import ModelCard
 from detection.training.config import TrainConfig
 
 _NO_DFDC_FAKES = "; no DFDC face swap among the training crops: every fake is a self-blend"
+_UNBLURRED_COPIES = ", the blended copy never blurred (a softer inner face alone is no blend)"
 
 
 def _row(name: str, report: dict) -> str:
@@ -81,15 +82,17 @@ def _masks(cfg: TrainConfig) -> str:
 
 
 def _self_blends(cfg: TrainConfig) -> str:
-    no_swaps = "" if cfg.dfdc_fakes else _NO_DFDC_FAKES
+    caveats = ("" if cfg.sbi_blurred_copies else _UNBLURRED_COPIES) + (
+        "" if cfg.dfdc_fakes else _NO_DFDC_FAKES
+    )
     if cfg.sbi_paired:
         return (
             "every real DFDC and video-track crop also read as its own self-blended fake under"
-            f" the same augmentation (paired){no_swaps}"
+            f" the same augmentation (paired){caveats}"
         )
     return (
         f"{cfg.sbi_fraction:.0%} of real DFDC crops and {cfg.video_sbi_fraction:.0%} of"
-        f" video-track crops turned into self-blended fakes{no_swaps}"
+        f" video-track crops turned into self-blended fakes{caveats}"
     )
 
 

@@ -116,6 +116,10 @@ class TrainConfig:
     # alone turns every real face fake to the shipped model: the blend it learnt is a softer
     # inner face, which retouched real video has too.
     real_retouch_probability: float = 0.0
+    # False: a frame-stage training blend's copy is never blurred (random_blend_params blurs it
+    # in one blend of three; the draws stay the same, so do validation and test fakes), so
+    # a softer inner face is never by itself what makes a training fake.
+    sbi_blurred_copies: bool = True
     # Temporal stage: LSTM head on frame-code sequences from real videos and their SBI fakes.
     real_videos: str = str(SHARED_DATA / "real-videos")
     # Held out from temporal training: val videos choose the epoch and calibrate; test videos

@@ -5,7 +5,7 @@ import hashlib
 import io
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -13,7 +13,12 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from detection.training.augment import DEFAULT_SOFTENING, Softening, degrade
-from detection.training.sbi import random_blend_params, retouch_params, self_blend
+from detection.training.sbi import (
+    BlendParams,
+    random_blend_params,
+    retouch_params,
+    self_blend,
+)
 
 FAKE, REAL = 1, 0
 SPLITS = ("train", "val", "test")
@@ -99,9 +104,11 @@ class FrameDataset(Dataset):
         paired: bool = False,
         softening: Softening = DEFAULT_SOFTENING,
         retouch: float = 0.0,
+        blurred_copies: bool = True,
     ) -> None:
         self.items = list(items)
         self.retouch = retouch
+        self.blurred_copies = blurred_copies
         self.softening = softening
         self.size, self.mean, self.std = size, mean, std
         self.train, self.sbi_fraction, self.seed = train, sbi_fraction, seed
@@ -117,6 +124,9 @@ class FrameDataset(Dataset):
     def __len__(self) -> int:
         return len(self.items) + len(self._twins)
 
+    def _copy_blur(self, params: BlendParams) -> BlendParams:
+        return params if self.blurred_copies else replace(params, blur=0.0)
+
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         twin = index >= len(self.items)
         if twin:  # a real crop read again as its self-blended fake
@@ -131,10 +141,10 @@ class FrameDataset(Dataset):
         if twin:
             blend = random.Random(f"{self.seed}:{self.epoch}:{index}:blend")
             params = random_blend_params(blend, varied_masks=self.varied_masks)
-            img, label = self_blend(img, params), FAKE
+            img, label = self_blend(img, self._copy_blur(params)), FAKE
         elif not self.paired and label == REAL and rng.random() < self.sbi_fraction:
             params = random_blend_params(rng, varied_masks=self.varied_masks)
-            img, label = self_blend(img, params), FAKE
+            img, label = self_blend(img, self._copy_blur(params)), FAKE
         # No draw unless asked for, so recipes without retouching keep their augmentation.
         if label == REAL and self.retouch and rng.random() < self.retouch:
             img = self_blend(img, retouch_params(rng))

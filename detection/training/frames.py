@@ -109,7 +109,7 @@ def train_frames(cfg: TrainConfig, run_dir: Path, device: torch.device) -> Path:
         training_crops(splits["train"], cfg.dfdc_fakes), cfg.input_size, cfg.mean, cfg.std,
         train=True, sbi_fraction=cfg.sbi_fraction, varied_masks=cfg.sbi_varied_masks,
         seed=cfg.seed, paired=cfg.sbi_paired, softening=cfg.softening,
-        retouch=cfg.real_retouch_probability,
+        retouch=cfg.real_retouch_probability, blurred_copies=cfg.sbi_blurred_copies,
     )  # fmt: skip
     val_set = FrameDataset(splits["val"], cfg.input_size, cfg.mean, cfg.std, train=False)
     model = build_model(cfg)
@@ -130,6 +130,7 @@ def train_frames(cfg: TrainConfig, run_dir: Path, device: torch.device) -> Path:
         paired=cfg.sbi_paired,
         softening=cfg.softening,
         retouch=cfg.real_retouch_probability,
+        blurred_copies=cfg.sbi_blurred_copies,
     )
     x_vid, y_vid = cache_stem(
         stem,

@@ -110,6 +110,7 @@ def track_crop_dataset(
     paired: bool = False,
     softening: Softening = DEFAULT_SOFTENING,
     retouch: float = 0.0,
+    blurred_copies: bool = True,
 ) -> FrameDataset:
     """Every face-track crop of the named videos and of their re-encodes at `crfs` as a real
     item; some become self-blended (or, `paired`, each also has a self-blended twin)."""
@@ -124,7 +125,7 @@ def track_crop_dataset(
     return FrameDataset(
         items, cfg.input_size, cfg.mean, cfg.std,
         train=True, sbi_fraction=sbi_fraction, varied_masks=varied_masks, seed=seed, jpegs=jpegs,
-        paired=paired, softening=softening, retouch=retouch,
+        paired=paired, softening=softening, retouch=retouch, blurred_copies=blurred_copies,
     )  # fmt: skip
 
 

@@ -189,6 +189,49 @@ def test_retouch_smooths_only_the_inner_face_of_real_crops_and_keeps_them_real(t
     assert "inner face smoothed" not in (tmp_path / "MODEL_CARD.md").read_text()
 
 
+def test_unblurred_copies_keep_every_draw_and_drop_only_the_copy_blur(tmp_path):
+    """sbi_blurred_copies=False: the same crops blend and get the same degradation; a blend
+    whose draw blurred its copy is sharper inside the face, the others are bit-identical."""
+    detail = np.random.default_rng(5).integers(0, 255, (160, 160, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(detail).save(buffer, format="PNG")
+    items = [CropItem(Path(f"crop{n}"), REAL, f"id{n}") for n in range(24)]
+
+    def crops(blurred_copies: bool) -> list[tuple[torch.Tensor, int]]:
+        data = FrameDataset(
+            items, 128, (0.5,) * 3, (0.5,) * 3, train=True, jpegs=[buffer.getvalue()] * 24,
+            sbi_fraction=1.0, softening=Softening(blur=0.0, rescale=0.0),
+            blurred_copies=blurred_copies,
+        )  # fmt: skip
+        return [data[i] for i in range(len(data))]
+
+    def inner_detail(crop: torch.Tensor) -> float:
+        centre = crop[:, 52:76, 52:76]
+        return float((centre[:, :, 1:] - centre[:, :, :-1]).abs().mean())
+
+    outcomes = Counter()
+    for index, ((blurred, label), (sharp, sharp_label)) in enumerate(
+        zip(crops(True), crops(False), strict=True)
+    ):
+        assert label == sharp_label == FAKE
+        draw = random.Random(f"0:0:{index}")
+        draw.random()  # the sbi_fraction draw
+        if random_blend_params(draw).blur > 0:
+            assert inner_detail(sharp) > inner_detail(blurred)
+            outcomes["sharper"] += 1
+        else:
+            assert torch.equal(sharp, blurred)
+            outcomes["same"] += 1
+    assert outcomes["sharper"] and outcomes["same"]
+
+    _, card = load_checkpoint(DEFAULT_MODEL_PATH, "cpu")
+    said = "turned into self-blended fakes, the blended copy never blurred"
+    write_model_card(card, TrainConfig(sbi_blurred_copies=False), tmp_path / "MODEL_CARD.md")
+    assert said in (tmp_path / "MODEL_CARD.md").read_text()
+    write_model_card(card, TrainConfig(), tmp_path / "MODEL_CARD.md")
+    assert "never blurred" not in (tmp_path / "MODEL_CARD.md").read_text()
+
+
 def test_the_model_card_says_how_the_training_fakes_were_made(tmp_path):
     _, card = load_checkpoint(DEFAULT_MODEL_PATH, "cpu")
     swaps = "no DFDC face swap among the training crops: every fake is a self-blend"
