@@ -114,7 +114,9 @@ class TrainConfig:
     # How often a real frame-stage training crop (DFDC or video track) that stays real gets its
     # inner face smoothed, as beauty filters do (sbi.retouch_params). Run 25 read that this
     # alone turns every real face fake to the shipped model: the blend it learnt is a softer
-    # inner face, which retouched real video has too.
+    # inner face, which retouched real video has too. Run 26 tried 0.3: guard held (DFDC val
+    # 0.921), but 6 of 9 validation real segments scored above 0.5; radius-2 smoothing then read
+    # real, radius 1 (inside the blended copies' 0.4-1.2) still fake.
     real_retouch_probability: float = 0.0
     # False: a frame-stage training blend's copy is never blurred (random_blend_params blurs it
     # in one blend of three; the draws stay the same, so do validation and test fakes), so
