@@ -27,6 +27,15 @@ def real_video(name: str = "vr-1.mp4") -> Path:
     return path
 
 
+def train_and_val_videos(folder: Path) -> Path:
+    """A real-videos folder of two: train.mp4 (vr-1) to train on, val.mp4 (vr-3) held out."""
+    videos = folder / "videos"
+    videos.mkdir()
+    (videos / "train.mp4").symlink_to(real_video("vr-1.mp4"))
+    (videos / "val.mp4").symlink_to(real_video("vr-3.mp4"))
+    return videos
+
+
 def small_crop_csv(folder: Path) -> Path:
     """A crop CSV of the first 200 DFDC crops (100 identities, so each split has some)."""
     faces = DFDC_FACES / "labels.csv"

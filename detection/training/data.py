@@ -82,7 +82,8 @@ def to_tensor(img: Image.Image, mean: Sequence[float], std: Sequence[float]) -> 
 class FrameDataset(Dataset):
     """Face crops → (tensor, label). In training, degrade every crop and turn a fraction of the
     real ones into self-blended fakes (label 1), and a fraction `retouch` of the crops still
-    real get their inner face smoothed (label 0); in evaluation, only resize.
+    real get their inner face smoothed (label 0); in evaluation, only resize. Without
+    `blurred_copies` a blend's copy is never blurred (the draws stay the same).
 
     With `paired`, every real crop stays real and is also read a second time as its own
     self-blended fake under the very same degradation (items after the crops), as the SBI

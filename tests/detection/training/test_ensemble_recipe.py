@@ -10,7 +10,7 @@ from detection.training.config import TrainConfig
 from detection.training.data import REAL, read_crop_csv, split_by_identity
 from detection.training.finalize import assemble
 from detection.training.train import run
-from tests.support import real_video, small_crop_csv
+from tests.support import small_crop_csv, train_and_val_videos
 
 
 def test_ensemble_recipe_trains_each_seed_apart_and_calibrates_their_mean(tmp_path):
@@ -18,10 +18,7 @@ def test_ensemble_recipe_trains_each_seed_apart_and_calibrates_their_mean(tmp_pa
     the second member trained on self-blended fakes alone (no DFDC face swap, no crop
     sequences), as `member_overrides` says."""
     csv_path = small_crop_csv(tmp_path)
-    videos = tmp_path / "videos"
-    videos.mkdir()
-    (videos / "train.mp4").symlink_to(real_video("vr-1.mp4"))
-    (videos / "val.mp4").symlink_to(real_video("vr-3.mp4"))
+    videos = train_and_val_videos(tmp_path)
     cfg = TrainConfig(
         ensemble_seeds=(5, 6), dfdc_csv=str(csv_path), real_videos=str(videos),
         val_videos=("val.mp4",), test_videos=(), workers=0, threads=1,

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from detection.training.config import TrainConfig
-from tests.support import REPO_ROOT, real_video, small_crop_csv
+from tests.support import REPO_ROOT, small_crop_csv, train_and_val_videos
 
 STAGE_EPOCHS = {"frames": 4, "temporal": 30}
 
@@ -46,10 +46,7 @@ def test_a_killed_stage_goes_on_at_its_next_epoch_and_ends_as_an_unbroken_run(tm
     """A stage's best weights exist after its first epoch: a run killed later must neither
     take them for a finished stage nor start over, but continue the same optimisation."""
     csv_path = small_crop_csv(tmp_path)
-    videos = tmp_path / "videos"
-    videos.mkdir()
-    (videos / "train.mp4").symlink_to(real_video("vr-1.mp4"))
-    (videos / "val.mp4").symlink_to(real_video("vr-3.mp4"))
+    videos = train_and_val_videos(tmp_path)
     cfg = TrainConfig(
         dfdc_csv=str(csv_path), real_videos=str(videos), val_videos=("val.mp4",),
         test_videos=(), workers=0, threads=1, frame_views=1, frame_epochs=STAGE_EPOCHS["frames"],

@@ -5,15 +5,12 @@ import torch
 from detection.models import load_checkpoint
 from detection.training.config import TrainConfig
 from detection.training.frames import split_encoder, train_frames
-from tests.support import DFDC_FACES, real_video, require
+from tests.support import DFDC_FACES, require, train_and_val_videos
 
 
 def test_frame_stage_trains_only_the_top_and_resumes_from_its_result(tmp_path):
     require((DFDC_FACES / "labels.csv").is_file(), "../shared/data/dfdc-faces not found")
-    videos = tmp_path / "videos"
-    videos.mkdir()
-    (videos / "train.mp4").symlink_to(real_video("vr-1.mp4"))
-    (videos / "val.mp4").symlink_to(real_video("vr-3.mp4"))
+    videos = train_and_val_videos(tmp_path)
     cfg = TrainConfig(
         max_crops_per_split=48, frame_views=1, frame_epochs=2, frame_batch_size=16,
         workers=0, threads=1, real_videos=str(videos), val_videos=("val.mp4",), test_videos=(),
