@@ -120,7 +120,9 @@ class TrainConfig:
     real_retouch_probability: float = 0.0
     # False: a frame-stage training blend's copy is never blurred (random_blend_params blurs it
     # in one blend of three; the draws stay the same, so do validation and test fakes), so
-    # a softer inner face is never by itself what makes a training fake.
+    # a softer inner face is never by itself what makes a training fake. Run 27 tried it with
+    # retouch 0.3: guard held (DFDC val 0.921), 2 of 9 validation real segments above 0.5
+    # (run 26: 6; the shipped ensemble: 1), so it lost and was not tested.
     sbi_blurred_copies: bool = True
     # Temporal stage: LSTM head on frame-code sequences from real videos and their SBI fakes.
     real_videos: str = str(SHARED_DATA / "real-videos")
