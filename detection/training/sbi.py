@@ -38,14 +38,21 @@ class BlendParams:
     wobble: tuple[float, ...] = ()  # radial factors of an outline's vertices; (): the ellipse
 
 
+def _ellipse_mask(rng: random.Random) -> dict:
+    """An elliptical face mask's draws: centre, semi-axes and edge blur, first in each stream."""
+    return {
+        "centre": (rng.uniform(0.46, 0.54), rng.uniform(0.48, 0.58)),
+        "axes": (rng.uniform(0.26, 0.40), rng.uniform(0.32, 0.46)),
+        "mask_blur": rng.uniform(0.01, 0.06),
+    }
+
+
 def random_blend_params(rng: random.Random, *, varied_masks: bool = False) -> BlendParams:
     """Random blend parameters. With varied_masks two masks in three are deformed outlines,
     half of them shrunk to the inner face; without it the draws are the ellipse recipe's
     exactly, so validation and test fakes stay the same from run to run."""
     params = BlendParams(
-        centre=(rng.uniform(0.46, 0.54), rng.uniform(0.48, 0.58)),
-        axes=(rng.uniform(0.26, 0.40), rng.uniform(0.32, 0.46)),
-        mask_blur=rng.uniform(0.01, 0.06),
+        **_ellipse_mask(rng),
         ratio=rng.choice([0.5, 0.75, 1.0, 1.0, 1.0]),
         scale=rng.uniform(0.94, 1.06),
         shift=(rng.uniform(-0.03, 0.03), rng.uniform(-0.03, 0.03)),
@@ -72,9 +79,7 @@ def retouch_params(rng: random.Random) -> BlendParams:
     with no colour or geometry change. Applied to a real face, the result stays real: it
     teaches that a softer inner face alone is not a blend."""
     return BlendParams(
-        centre=(rng.uniform(0.46, 0.54), rng.uniform(0.48, 0.58)),
-        axes=(rng.uniform(0.26, 0.40), rng.uniform(0.32, 0.46)),
-        mask_blur=rng.uniform(0.01, 0.06),
+        **_ellipse_mask(rng),
         ratio=1.0,
         scale=1.0,
         shift=(0.0, 0.0),

@@ -106,8 +106,7 @@ def train_temporal(cfg: TrainConfig, run_dir: Path, frames_path: Path) -> Path:
     summary_path = run_dir / "temporal-history.json"
     if summary_path.exists():
         return best_path
-    torch.manual_seed(cfg.seed)
-    model = build_model(cfg)
+    model = build_model(cfg)  # every weight comes from the frame stage: no seed needed here
     model.load_state_dict(torch.load(frames_path, map_location="cpu", weights_only=True))
     sets = encoded_sets(cfg, model, run_dir)
     codes, lengths, labels = sets["train"]

@@ -27,19 +27,22 @@ def _train(run_dir, stage):
 def _kill_after_first_epoch(run_dir, stage):
     """SIGKILL a real training process once it has saved an epoch, as a crash or a reboot
     would; return how many epochs it had saved."""
-    progress = run_dir / f"{stage}-progress.pt"
-    child = subprocess.Popen(_command(run_dir, stage), cwd=REPO_ROOT, stderr=subprocess.DEVNULL)
-    while not progress.exists() and child.poll() is None:
-        time.sleep(0.002)
-    child.kill()
-    child.wait()
+    progress, log = run_dir / f"{stage}-progress.pt", run_dir / f"{stage}.log"
+    with log.open("w") as stderr:  # a file, not a pipe: a full pipe would stall the child
+        child = subprocess.Popen(_command(run_dir, stage), cwd=REPO_ROOT, stderr=stderr)
+        while not progress.exists() and child.poll() is None:
+            time.sleep(0.002)
+        child.kill()
+        child.wait()
+    assert progress.exists(), f"{stage} ended before saving an epoch:\n{log.read_text()[-2000:]}"
     return torch.load(progress, weights_only=True)["epochs_done"]
 
 
-def _same_weights(a, b):
+def _assert_same_weights(a, b):
     first, second = (torch.load(path, weights_only=True) for path in (a, b))
     assert first.keys() == second.keys()
-    return all(torch.allclose(first[k].float(), second[k].float(), atol=1e-6) for k in first)
+    for name in first:
+        assert torch.allclose(first[name].float(), second[name].float(), atol=1e-6), name
 
 
 def test_a_killed_stage_goes_on_at_its_next_epoch_and_ends_as_an_unbroken_run(tmp_path):
@@ -76,4 +79,4 @@ def test_a_killed_stage_goes_on_at_its_next_epoch_and_ends_as_an_unbroken_run(tm
         assert [h["epoch"] for h in histories[1]] == list(range(1, STAGE_EPOCHS[stage] + 1))
         for was, resumed in zip(*histories, strict=True):
             assert resumed["train_loss"] == pytest.approx(was["train_loss"], rel=1e-5)
-        assert _same_weights(unbroken / best, broken / best)
+        _assert_same_weights(unbroken / best, broken / best)
