@@ -122,6 +122,16 @@ def _retouch(cfg: TrainConfig) -> str:
     )
 
 
+def _clip_retouch(cfg: TrainConfig) -> str:
+    if not (cfg.temporal_retouch and cfg.real_retouch_probability):
+        return ""
+    copies = "" if cfg.sbi_blurred_copies else ", the fakes' copies never blurred"
+    return (
+        f"; {cfg.real_retouch_probability:.0%} of the real training clips retouched as the"
+        f" frame stage's crops are, one retouch for all of a clip's frames{copies}"
+    )
+
+
 def _crop_sequences(cfg: TrainConfig) -> str:
     if not cfg.crop_sequences:
         return " (no DFDC crop sequences)"
@@ -229,7 +239,8 @@ def write_model_card(card: ModelCard, cfg: TrainConfig, path: Path) -> None:
         f"2. Temporal stage: CNN frozen; LSTM (hidden {cfg.model_config.get('hidden_size')}) on"
         f" {cfg.clip_length}-frame clips of face tracks ({cfg.track_frames} frames sampled per"
         f" video) from the training real videos{reencodes}"
-        f" and consistent self-blended fakes of the same clips{_crop_sequences(cfg)};"
+        f" and consistent self-blended fakes of the same clips{_crop_sequences(cfg)}"
+        f"{_clip_retouch(cfg)};"
         f" {cfg.temporal_epochs}"
         f" epochs at AdamW lr {cfg.temporal_lr}, best epoch by validation loss.",
         "3. Calibration: Platt scaling of both heads on validation data (DFDC validation"

@@ -124,6 +124,11 @@ class TrainConfig:
     # retouch 0.3: guard held (DFDC val 0.921), 2 of 9 validation real segments above 0.5
     # (run 26: 6; the shipped ensemble: 1), so it lost and was not tested.
     sbi_blurred_copies: bool = True
+    # True: the temporal stage's training clips follow the two fields above as the frame
+    # stage's crops do: real clips (video windows and DFDC crop sequences) retouched at
+    # real_retouch_probability, one retouch for all of a clip's frames, and the fakes' copies
+    # unblurred when sbi_blurred_copies is false. Validation clips never change.
+    temporal_retouch: bool = False
     # Temporal stage: LSTM head on frame-code sequences from real videos and their SBI fakes.
     real_videos: str = str(SHARED_DATA / "real-videos")
     # Held out from temporal training: val videos choose the epoch and calibrate; test videos

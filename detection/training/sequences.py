@@ -10,7 +10,7 @@ import logging
 import random
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +22,7 @@ from detection.models.cnn_lstm import CnnLstm
 from detection.training.augment import DEFAULT_SOFTENING, Softening, degrade
 from detection.training.config import TrainConfig
 from detection.training.data import FAKE, REAL, CropItem, FrameDataset, to_tensor
-from detection.training.sbi import random_blend_params, self_blend
+from detection.training.sbi import BlendParams, random_blend_params, retouch_params, self_blend
 
 log = logging.getLogger(__name__)
 MIN_TRACK = 8
@@ -182,12 +182,24 @@ def crop_clips(items: Sequence[CropItem], cfg: TrainConfig, count: int, seed: in
     ]
 
 
+def clip_blend(clip: Clip, cfg: TrainConfig, *, augment: bool) -> BlendParams | None:
+    """The one blend applied to every frame: a fake's self-blend or, for a training clip with
+    `temporal_retouch`, a real clip's retouch (the frame stage's recipe, the copy's blur
+    dropped as it drops it there). Retouching draws from its own stream, so every other draw
+    stays the same."""
+    retouching = augment and cfg.temporal_retouch
+    if clip.blend:
+        params = random_blend_params(random.Random(clip.seed), varied_masks=clip.varied_masks)
+        return replace(params, blur=0.0) if retouching and not cfg.sbi_blurred_copies else params
+    if retouching and clip.label == REAL:
+        rng = random.Random(f"retouch:{clip.seed}")
+        if rng.random() < cfg.real_retouch_probability:
+            return retouch_params(rng)
+    return None
+
+
 def render_clip(clip: Clip, cfg: TrainConfig, *, augment: bool) -> list[Image.Image]:
-    params = (
-        random_blend_params(random.Random(clip.seed), varied_masks=clip.varied_masks)
-        if clip.blend
-        else None
-    )
+    params = clip_blend(clip, cfg, augment=augment)
     frames = []
     for t, image in enumerate(clip.images):
         img = self_blend(image, params) if params else image

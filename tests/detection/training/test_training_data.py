@@ -25,6 +25,7 @@ from detection.training.frames import build_model
 from detection.training.sbi import face_mask, random_blend_params, retouch_params, self_blend
 from detection.training.sequences import (
     Clip,
+    clip_blend,
     reencoded_copy,
     render_clip,
     track_crop_dataset,
@@ -225,6 +226,57 @@ def test_unblurred_copies_keep_every_draw_and_drop_only_the_copy_blur(tmp_path):
     assert said in (tmp_path / "MODEL_CARD.md").read_text()
     write_model_card(card, TrainConfig(), tmp_path / "MODEL_CARD.md")
     assert "never blurred" not in (tmp_path / "MODEL_CARD.md").read_text()
+
+
+def test_temporal_retouch_gives_training_clips_the_frame_stages_recipe(tmp_path):
+    """temporal_retouch: a real training clip is retouched, one retouch for every frame, at
+    the frame stage's odds; a fake's copy loses its blur as in the frame stage; validation
+    clips and every other draw stay the same, and the card says it."""
+    detail = Image.fromarray(np.random.default_rng(6).integers(0, 255, (160, 160, 3), np.uint8))
+    sharp = TrainConfig(blur_probability=0.0, rescale_probability=0.0, input_size=128)
+    retouching = dataclasses.replace(
+        sharp, temporal_retouch=True, real_retouch_probability=1.0, sbi_blurred_copies=False
+    )
+
+    def frames(clip: Clip, cfg: TrainConfig, augment: bool = True) -> list[torch.Tensor]:
+        rendered = render_clip(clip, cfg, augment=augment)
+        return [torch.from_numpy(np.asarray(f).copy()).permute(2, 0, 1) / 255.0 for f in rendered]
+
+    real = Clip((detail,) * 3, REAL, seed=7, blend=False, jitter=False)
+    plain, retouched = frames(real, sharp), frames(real, retouching)
+    for before, after in zip(plain, retouched, strict=True):
+        assert _inner_detail(after) < 0.9 * _inner_detail(before)
+    params = clip_blend(real, retouching, augment=True)
+    assert (params.ratio, params.scale, params.rgb_shift) == (1.0, 1.0, (0.0, 0.0, 0.0))
+    assert params.blur > 0
+    for plain_frame, validation in zip(plain, frames(real, retouching, False), strict=True):
+        assert _inner_detail(validation) > 0.9 * _inner_detail(plain_frame)
+    assert (
+        clip_blend(real, dataclasses.replace(retouching, temporal_retouch=False), augment=True)
+        is None
+    )
+
+    blurred_copies = 0
+    for seed in range(12):
+        fake = Clip((detail,), FAKE, seed=seed, blend=True, jitter=False)
+        drawn = clip_blend(fake, sharp, augment=True)
+        assert clip_blend(fake, retouching, augment=True) == dataclasses.replace(drawn, blur=0.0)
+        assert clip_blend(fake, retouching, augment=False) == drawn  # validation fakes as ever
+        blurred_copies += drawn.blur > 0
+    assert blurred_copies  # the option changed something
+
+    odds = dataclasses.replace(retouching, real_retouch_probability=0.3)
+    clips = [Clip((detail,), REAL, seed=n, blend=False, jitter=False) for n in range(300)]
+    share = np.mean([clip_blend(c, odds, augment=True) is not None for c in clips])
+    assert 0.2 < share < 0.4
+
+    _, card = load_checkpoint(DEFAULT_MODEL_PATH, "cpu")
+    said = "30% of the real training clips retouched as the frame stage's crops are"
+    write_model_card(card, odds, tmp_path / "MODEL_CARD.md")
+    temporal = (tmp_path / "MODEL_CARD.md").read_text().split("\n2. ")[1].split("\n3. ")[0]
+    assert said in temporal and "the fakes' copies never blurred" in temporal
+    write_model_card(card, dataclasses.replace(odds, temporal_retouch=False), tmp_path / "c.md")
+    assert "training clips retouched" not in (tmp_path / "c.md").read_text()
 
 
 def test_the_model_card_says_how_the_training_fakes_were_made(tmp_path):
