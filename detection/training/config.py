@@ -122,7 +122,8 @@ class TrainConfig:
     # in one blend of three; the draws stay the same, so do validation and test fakes), so
     # a softer inner face is never by itself what makes a training fake. Run 27 tried it with
     # retouch 0.3: guard held (DFDC val 0.921), 2 of 9 validation real segments above 0.5
-    # (run 26: 6; the shipped ensemble: 1), so it lost and was not tested.
+    # (run 26: 6; the shipped ensemble: 1), so it lost and was not tested. Run 28, its two-seed
+    # ensemble: guard held (0.931), 4 of 9 above 0.5; lost, not tested.
     sbi_blurred_copies: bool = True
     # True: the temporal stage's training clips follow the two fields above as the frame
     # stage's crops do: real clips (video windows and DFDC crop sequences) retouched at
