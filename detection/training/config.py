@@ -128,7 +128,9 @@ class TrainConfig:
     # True: the temporal stage's training clips follow the two fields above as the frame
     # stage's crops do: real clips (video windows and DFDC crop sequences) retouched at
     # real_retouch_probability, one retouch for all of a clip's frames, and the fakes' copies
-    # unblurred when sbi_blurred_copies is false. Validation clips never change.
+    # unblurred when sbi_blurred_copies is false. Validation clips never change. Run 29 tried it
+    # on run 28's frame stages: the same 4 of 9 validation real segments above 0.5, each within
+    # 0.011 of run 28's score (the frame logits' mean decides); lost, not tested.
     temporal_retouch: bool = False
     # Temporal stage: LSTM head on frame-code sequences from real videos and their SBI fakes.
     real_videos: str = str(SHARED_DATA / "real-videos")
