@@ -123,13 +123,17 @@ def _retouch(cfg: TrainConfig) -> str:
 
 
 def _clip_retouch(cfg: TrainConfig) -> str:
-    if not (cfg.temporal_retouch and cfg.real_retouch_probability):
+    if not cfg.temporal_retouch:
         return ""
-    copies = "" if cfg.sbi_blurred_copies else ", the fakes' copies never blurred"
-    return (
-        f"; {cfg.real_retouch_probability:.0%} of the real training clips retouched as the"
-        f" frame stage's crops are, one retouch for all of a clip's frames{copies}"
-    )
+    said = []
+    if cfg.real_retouch_probability:
+        said.append(
+            f"{cfg.real_retouch_probability:.0%} of the real training clips retouched as the"
+            " frame stage's crops are, one retouch for all of a clip's frames"
+        )
+    if not cfg.sbi_blurred_copies:
+        said.append("the fakes' copies never blurred")
+    return f"; {', '.join(said)}" if said else ""
 
 
 def _crop_sequences(cfg: TrainConfig) -> str:

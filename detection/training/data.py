@@ -5,7 +5,7 @@ import hashlib
 import io
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -13,12 +13,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from detection.training.augment import DEFAULT_SOFTENING, Softening, degrade
-from detection.training.sbi import (
-    BlendParams,
-    random_blend_params,
-    retouch_params,
-    self_blend,
-)
+from detection.training.sbi import random_blend_params, retouch_params, self_blend
 
 FAKE, REAL = 1, 0
 SPLITS = ("train", "val", "test")
@@ -125,9 +120,6 @@ class FrameDataset(Dataset):
     def __len__(self) -> int:
         return len(self.items) + len(self._twins)
 
-    def _copy_blur(self, params: BlendParams) -> BlendParams:
-        return params if self.blurred_copies else replace(params, blur=0.0)
-
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         twin = index >= len(self.items)
         if twin:  # a real crop read again as its self-blended fake
@@ -141,11 +133,15 @@ class FrameDataset(Dataset):
         rng = random.Random(f"{self.seed}:{self.epoch}:{index}")
         if twin:
             blend = random.Random(f"{self.seed}:{self.epoch}:{index}:blend")
-            params = random_blend_params(blend, varied_masks=self.varied_masks)
-            img, label = self_blend(img, self._copy_blur(params)), FAKE
+            params = random_blend_params(
+                blend, varied_masks=self.varied_masks, blurred_copy=self.blurred_copies
+            )
+            img, label = self_blend(img, params), FAKE
         elif not self.paired and label == REAL and rng.random() < self.sbi_fraction:
-            params = random_blend_params(rng, varied_masks=self.varied_masks)
-            img, label = self_blend(img, self._copy_blur(params)), FAKE
+            params = random_blend_params(
+                rng, varied_masks=self.varied_masks, blurred_copy=self.blurred_copies
+            )
+            img, label = self_blend(img, params), FAKE
         # No draw unless asked for, so recipes without retouching keep their augmentation.
         if label == REAL and self.retouch and rng.random() < self.retouch:
             img = self_blend(img, retouch_params(rng))

@@ -47,10 +47,14 @@ def _ellipse_mask(rng: random.Random) -> dict:
     }
 
 
-def random_blend_params(rng: random.Random, *, varied_masks: bool = False) -> BlendParams:
+def random_blend_params(
+    rng: random.Random, *, varied_masks: bool = False, blurred_copy: bool = True
+) -> BlendParams:
     """Random blend parameters. With varied_masks two masks in three are deformed outlines,
     half of them shrunk to the inner face; without it the draws are the ellipse recipe's
-    exactly, so validation and test fakes stay the same from run to run."""
+    exactly, so validation and test fakes stay the same from run to run. Without
+    blurred_copy the copy's blur is drawn as ever and set to 0: every other draw stays the
+    same, and a softer inner face is never by itself what makes the fake."""
     params = BlendParams(
         **_ellipse_mask(rng),
         ratio=rng.choice([0.5, 0.75, 1.0, 1.0, 1.0]),
@@ -63,6 +67,8 @@ def random_blend_params(rng: random.Random, *, varied_masks: bool = False) -> Bl
         sharpen=rng.random() < 0.3,
         blur=rng.choice([0.0, 0.0, rng.uniform(0.4, 1.2)]),
     )
+    if not blurred_copy:
+        params = dataclasses.replace(params, blur=0.0)
     if not varied_masks or rng.random() < 1 / 3:
         return params
     shrink = rng.uniform(0.6, 0.85) if rng.random() < 0.5 else 1.0

@@ -10,7 +10,7 @@ import logging
 import random
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -189,8 +189,11 @@ def clip_blend(clip: Clip, cfg: TrainConfig, *, augment: bool) -> BlendParams | 
     stays the same."""
     retouching = augment and cfg.temporal_retouch
     if clip.blend:
-        params = random_blend_params(random.Random(clip.seed), varied_masks=clip.varied_masks)
-        return replace(params, blur=0.0) if retouching and not cfg.sbi_blurred_copies else params
+        return random_blend_params(
+            random.Random(clip.seed),
+            varied_masks=clip.varied_masks,
+            blurred_copy=cfg.sbi_blurred_copies or not retouching,
+        )
     if retouching and clip.label == REAL:
         rng = random.Random(f"retouch:{clip.seed}")
         if rng.random() < cfg.real_retouch_probability:

@@ -210,6 +210,14 @@ def test_unblurred_copies_keep_every_draw_and_drop_only_the_copy_blur(tmp_path):
         )  # fmt: skip
         return [data[i] for i in range(len(data))]
 
+    for seed in range(200):  # the switch zeroes the blur and leaves every other draw alone
+        for varied in (False, True):
+            drawn = random_blend_params(random.Random(seed), varied_masks=varied)
+            sharp = random_blend_params(
+                random.Random(seed), varied_masks=varied, blurred_copy=False
+            )
+            assert sharp == dataclasses.replace(drawn, blur=0.0)
+
     outcomes = Counter()
     for (blurred, label), (sharp, sharp_label) in zip(crops(True), crops(False), strict=True):
         assert label == sharp_label == FAKE
@@ -249,8 +257,8 @@ def test_temporal_retouch_gives_training_clips_the_frame_stages_recipe(tmp_path)
     params = clip_blend(real, retouching, augment=True)
     assert (params.ratio, params.scale, params.rgb_shift) == (1.0, 1.0, (0.0, 0.0, 0.0))
     assert params.blur > 0
-    for plain_frame, validation in zip(plain, frames(real, retouching, False), strict=True):
-        assert _inner_detail(validation) > 0.9 * _inner_detail(plain_frame)
+    validation, unchanged = frames(real, retouching, False), frames(real, sharp, False)
+    assert all(map(torch.equal, validation, unchanged)) and len(validation) == 3
     assert (
         clip_blend(real, dataclasses.replace(retouching, temporal_retouch=False), augment=True)
         is None
@@ -277,6 +285,10 @@ def test_temporal_retouch_gives_training_clips_the_frame_stages_recipe(tmp_path)
     assert said in temporal and "the fakes' copies never blurred" in temporal
     write_model_card(card, dataclasses.replace(odds, temporal_retouch=False), tmp_path / "c.md")
     assert "training clips retouched" not in (tmp_path / "c.md").read_text()
+    copies_only = dataclasses.replace(odds, real_retouch_probability=0.0)
+    write_model_card(card, copies_only, tmp_path / "c.md")
+    temporal = (tmp_path / "c.md").read_text().split("\n2. ")[1].split("\n3. ")[0]
+    assert "; the fakes' copies never blurred;" in temporal and "clips retouched" not in temporal
 
 
 def test_the_model_card_says_how_the_training_fakes_were_made(tmp_path):
