@@ -113,6 +113,13 @@ def _softening(cfg: TrainConfig) -> str:
     )
 
 
+def _label_smoothing(cfg: TrainConfig) -> str:
+    if not cfg.frame_label_smoothing:
+        return ""
+    eps = cfg.frame_label_smoothing
+    return f", labels smoothed by {eps} (targets {eps / 2:g} and {1 - eps / 2:g})"
+
+
 def _retouch(cfg: TrainConfig) -> str:
     if not cfg.real_retouch_probability:
         return ""
@@ -236,7 +243,7 @@ def write_model_card(card: ModelCard, cfg: TrainConfig, path: Path) -> None:
         f" are cached; the other blocks and the frame head train {cfg.frame_epochs} epochs (one"
         f" view per epoch, cycling, plus all {cfg.video_crop_views} views of the video-track"
         f" crops{_video_copies(cfg)}), AdamW lr {cfg.frame_lr} one-cycle, weight decay"
-        f" {cfg.weight_decay}, batch"
+        f" {cfg.weight_decay}{_label_smoothing(cfg)}, batch"
         f" {cfg.frame_batch_size}, input {cfg.input_size} px; augmentation: random crop/margin,"
         f" flip, colour jitter, {_softening(cfg)}, noise, JPEG q30–95{_retouch(cfg)};"
         f" {_self_blends(cfg)} ({_masks(cfg)}).",

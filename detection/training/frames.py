@@ -62,6 +62,11 @@ def frame_logits(model: CnnLstm, dataset: FrameDataset, device: torch.device, ba
     return torch.cat(logits).numpy(), torch.cat(labels).numpy()
 
 
+def smoothed_targets(labels: torch.Tensor, smoothing: float) -> torch.Tensor:
+    """Hard 0/1 labels pulled `smoothing` of the way towards 1/2."""
+    return labels * (1.0 - smoothing) + smoothing / 2
+
+
 @torch.inference_mode()
 def cache_stem(
     stem: nn.Module, dataset: FrameDataset, views: int, path: Path, cfg: TrainConfig, desc: str
@@ -184,7 +189,9 @@ def train_frames(cfg: TrainConfig, run_dir: Path, device: torch.device) -> Path:
         for step in bar:
             idx = order[step * cfg.frame_batch_size : (step + 1) * cfg.frame_batch_size]
             x, y = x_epoch[idx].to(device).float(), y_epoch[idx].to(device).float()
-            loss = nn.functional.binary_cross_entropy_with_logits(model.frame_logits(top(x)), y)
+            loss = nn.functional.binary_cross_entropy_with_logits(
+                model.frame_logits(top(x)), smoothed_targets(y, cfg.frame_label_smoothing)
+            )
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()

@@ -1,10 +1,13 @@
 import json
+import math
 
 import torch
 
 from detection.models import load_checkpoint
+from detection.pipeline import DEFAULT_MODEL_PATH
+from detection.training.card_text import write_model_card
 from detection.training.config import TrainConfig
-from detection.training.frames import split_encoder, train_frames
+from detection.training.frames import smoothed_targets, split_encoder, train_frames
 from tests.support import DFDC_FACES, require, train_and_val_videos
 
 
@@ -54,3 +57,27 @@ def test_shipped_checkpoint_is_trained_and_documented():
     assert DEFAULT_OUTPUT.stat().st_size < 25 * 1024 * 1024
     text = DEFAULT_OUTPUT.with_name("MODEL_CARD.md").read_text()
     assert card.version in text and "research" in text
+
+
+def test_label_smoothing_bounds_the_logit_a_crop_is_trained_towards(tmp_path):
+    """With smoothing 0.1 the loss is lowest at a fake crop's logit of log(0.95 / 0.05), not
+    ever higher; with 0 the labels stay hard. The card says which."""
+    labels = torch.tensor([0.0, 1.0])
+    assert torch.equal(smoothed_targets(labels, 0.0), labels)
+    logits = torch.zeros(2, requires_grad=True)
+    optimiser = torch.optim.SGD([logits], lr=1.0)
+    for _ in range(500):
+        optimiser.zero_grad()
+        torch.nn.functional.binary_cross_entropy_with_logits(
+            logits, smoothed_targets(labels, 0.1)
+        ).backward()
+        optimiser.step()
+    bound = math.log(0.95 / 0.05)
+    assert torch.allclose(logits.detach(), torch.tensor([-bound, bound]), atol=1e-3)
+
+    _, card = load_checkpoint(DEFAULT_MODEL_PATH, "cpu")
+    write_model_card(card, TrainConfig(frame_label_smoothing=0.1), tmp_path / "MODEL_CARD.md")
+    frames = (tmp_path / "MODEL_CARD.md").read_text().split("\n1. ")[1].split("\n2. ")[0]
+    assert "weight decay 0.0001, labels smoothed by 0.1 (targets 0.05 and 0.95), batch" in frames
+    write_model_card(card, TrainConfig(), tmp_path / "MODEL_CARD.md")
+    assert "smoothed by" not in (tmp_path / "MODEL_CARD.md").read_text()
