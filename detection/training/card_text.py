@@ -5,6 +5,7 @@ from pathlib import Path
 
 from detection.models import ModelCard
 from detection.training.config import TrainConfig
+from detection.training.metrics import misordered_pairs
 
 _NO_DFDC_FAKES = "; no DFDC face swap among the training crops: every fake is a self-blend"
 _UNBLURRED_COPIES = ", the blended copy never blurred (a softer inner face alone is no blend)"
@@ -69,7 +70,25 @@ def _test_segments(card: ModelCard) -> list[str]:
             f"| {video} | {'fake' if label else 'real'} | {', '.join(scores)} |"
             for (video, label), scores in by_video.items()
         ),
+        "",
+        _misordered(segments),
     ]
+
+
+def _misordered(segments: list[dict]) -> str:
+    wrong = misordered_pairs(
+        [s["label"] for s in segments],
+        [s["cnn_lstm"] for s in segments],
+        [s["video"] for s in segments],
+    )
+    fakes = sum(s["label"] for s in segments)
+    pairs = fakes * (len(segments) - fakes)
+    by_video = ", ".join(f"{video} {count:g}" for video, count in wrong.items() if count)
+    return (
+        f"Real/fake segment pairs the CNN-LSTM orders wrongly (a tie counts half; 1 − AUC is"
+        f" their share): {sum(wrong.values()):g} of {pairs}"
+        + (f", by the real segment's video: {by_video}." if by_video else ".")
+    )
 
 
 def _masks(cfg: TrainConfig) -> str:

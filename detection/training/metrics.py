@@ -88,6 +88,22 @@ def grouped_auc_interval(
     return float(low), float(high)
 
 
+def misordered_pairs(
+    labels: Sequence[int], scores: Sequence[float], groups: Sequence[str]
+) -> dict[str, float]:
+    """Real/fake pairs the scores order wrongly (a tie counts half), summed by the real
+    sample's group: 1 - AUC is their total over the number of pairs, so this says which real
+    videos the AUC's shortfall comes from."""
+    y = np.asarray(labels, dtype=np.int64)
+    s = np.asarray(scores, dtype=np.float64)
+    fakes = s[y == 1]
+    wrong: dict[str, float] = {}
+    for score, group in zip(s[y == 0], np.asarray(groups)[y == 0], strict=True):
+        count = float((fakes < score).sum() + 0.5 * (fakes == score).sum())
+        wrong[str(group)] = wrong.get(str(group), 0.0) + count
+    return wrong
+
+
 @dataclass(frozen=True)
 class Report:
     count: int

@@ -70,6 +70,15 @@ def test_validate_and_evaluate_stages_measure_videos_and_write_the_card(tmp_path
     scores = ", ".join(f"{s['cnn_lstm']:.2f}" for s in test_real)
     assert real_row == f"| {video.name} | real | {scores} |"
     assert f"| {video.stem}-sbi0.mp4 | fake | " in text
+    test_fake = [s for s in card.metrics["test_videos_segments"] if s["label"] == 1]
+    wrong = sum(
+        1.0 if r["cnn_lstm"] > f["cnn_lstm"] else 0.5 if r["cnn_lstm"] == f["cnn_lstm"] else 0.0
+        for r in test_real
+        for f in test_fake
+    )
+    pairs = len(test_real) * len(test_fake)
+    assert 1 - wrong / pairs == pytest.approx(card.metrics["test_videos_vs_sbi"]["auc"])
+    assert f"1 − AUC is their share): {wrong:g} of {pairs}" in text
     assert "Seed 7 (identity split and held-out sets: seed 1337)." in text
 
 

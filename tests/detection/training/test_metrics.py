@@ -9,6 +9,7 @@ from detection.training.metrics import (
     expected_calibration_error,
     fit_platt,
     grouped_auc_interval,
+    misordered_pairs,
     roc_auc,
     roc_curve,
 )
@@ -26,6 +27,20 @@ def test_auc_matches_the_pairwise_definition_with_ties():
     labels = [rng.randint(0, 1) for _ in range(200)]
     scores = [round(rng.random() + 0.3 * y, 1) for y in labels]  # rounding makes many ties
     assert roc_auc(labels, scores) == pytest.approx(pairwise_auc(labels, scores))
+
+
+def test_misordered_pairs_say_which_real_videos_the_auc_loses_on():
+    rng = random.Random(5)
+    labels = [rng.randint(0, 1) for _ in range(120)]
+    scores = [round(rng.random() + 0.4 * y, 1) for y in labels]
+    videos = [f"v{rng.randint(0, 4)}" for _ in labels]
+    wrong = misordered_pairs(labels, scores, videos)
+    pairs = sum(labels) * (len(labels) - sum(labels))
+    assert 1 - sum(wrong.values()) / pairs == pytest.approx(roc_auc(labels, scores))
+    assert misordered_pairs([0, 0, 1, 1], [0.9, 0.1, 0.5, 0.9], ["a", "b", "a", "b"]) == {
+        "a": 1.5,  # above one fake, tied with the other
+        "b": 0.0,
+    }
 
 
 def test_auc_extremes_and_single_class():
