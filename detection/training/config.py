@@ -73,9 +73,9 @@ class TrainConfig:
     # validation held (0.908), but 3 of 9 validation real segments scored above 0.5.
     weight_decay: float = 1e-4
     # Frame-stage targets pulled this far towards 1/2 (0.1: reals 0.05, fakes 0.95), so no crop
-    # is worth an unbounded logit: the frame stage ends at a training loss of 0.08 with
-    # self-blends at frame logits of 10 to 17 on the validation videos, and a video's logit is
-    # the mean of its frames'. 0: hard labels. Run 31 tried 0.1: guard held (DFDC val 0.906),
+    # is worth an unbounded logit: the frame stage ends at a training loss of 0.08, the
+    # validation videos' self-blended segments average frame logits of 7 to 17, and a video's
+    # logit is the mean of its frames'. 0: hard labels. Run 31 tried 0.1: guard held (DFDC val 0.906),
     # but the video crops' real-vs-blend AUC fell to 0.78 by the last epoch, and 5 of 9
     # validation real segments scored above 0.5.
     frame_label_smoothing: float = 0.0
