@@ -75,9 +75,9 @@ class TrainConfig:
     # Frame-stage targets pulled this far towards 1/2 (0.1: reals 0.05, fakes 0.95), so no crop
     # is worth an unbounded logit: the frame stage ends at a training loss of 0.08, the
     # validation videos' self-blended segments average frame logits of 7 to 17, and a video's
-    # logit is the mean of its frames'. 0: hard labels. Run 31 tried 0.1: guard held (DFDC val 0.906),
-    # but the video crops' real-vs-blend AUC fell to 0.78 by the last epoch, and 5 of 9
-    # validation real segments scored above 0.5.
+    # logit is the mean of its frames'. 0: hard labels. Run 31 tried 0.1: guard held (DFDC
+    # val 0.906), but the video crops' real-vs-blend AUC fell to 0.78 by the last epoch, and
+    # 5 of 9 validation real segments scored above 0.5.
     frame_label_smoothing: float = 0.0
     # Run 12 tried 0.5: the validation videos' reals and fakes both scored lower (the gap
     # between them narrowed) and DFDC validation fell to 0.891 at the chosen epoch. Run 13
