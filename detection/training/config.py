@@ -23,6 +23,8 @@ class TrainConfig:
     # mean-pool baseline ranking the validation videos at least as well as the LSTM alone.
     # Run 15 read each crop and its mirror (mean of both codes) with run 10's weights: one more
     # validation real segment above 0.5, so the engine keeps one backbone pass per crop.
+    # Run 32 read each crop as the mean code of the whole crop and its four 90 % corner crops:
+    # real segments moved towards 0.5 from both sides, 2 of 9 above it, so one pass it stays.
     model_config: dict[str, Any] = field(
         default_factory=lambda: {
             "hidden_size": 128,
@@ -35,7 +37,10 @@ class TrainConfig:
     # 2 hours): DFDC validation held (0.908), but the video crops' real-vs-blend AUC fell as
     # DFDC was learnt, and 4 of 9 validation real segments scored above 0.5 (AUC 0.975).
     input_size: int = 160
-    face_margin: float = 0.2  # the DFDC crops are tight around the face; engine crops match
+    # Box + 20 % each side, so the whole face and its outline (where blends leave their seam)
+    # are in the crop. The DFDC crops frame faces about 2.1x tighter (MTCNN eye distance: median
+    # 0.50 of the side, against 0.24 in these crops; runs/v32/framing.py), and cannot be widened.
+    face_margin: float = 0.2
     mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
     std: tuple[float, float, float] = (0.229, 0.224, 0.225)
     frames: int = 32
