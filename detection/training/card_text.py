@@ -308,7 +308,7 @@ def write_model_card(card: ModelCard, cfg: TrainConfig, path: Path) -> None:
         "- Self-blended masks are placed from the face box, not from facial landmarks.",
         "- The DFDC crops frame faces about 2.1x tighter than the engine's crops (eye distance",
         "  0.50 against 0.24 of the side): DFDC's face swaps are learnt at another scale than the",
-        "  engine reads, and a clean real face's frame logit can move by 2 to 4 with framing",
+        "  engine reads, and a clean real face's frame logit can move by 2 to 6 with framing",
         "  shifts inside the training augmentation's range.",
         "- Faces under about 32 px, profile views and heavy occlusion are often missed (verdict",
         "  `no_face`) or scored with less confidence.",
