@@ -139,6 +139,15 @@ def _label_smoothing(cfg: TrainConfig) -> str:
     return f", labels smoothed by {eps} (targets {eps / 2:g} and {1 - eps / 2:g})"
 
 
+def _view_consistency(cfg: TrainConfig) -> str:
+    if not cfg.frame_view_consistency:
+        return ""
+    return (
+        f" (each step half a batch of crops in two cached views, the squared gap of their fake"
+        f" probabilities added to the loss at weight {cfg.frame_view_consistency:g})"
+    )
+
+
 def _retouch(cfg: TrainConfig) -> str:
     if not cfg.real_retouch_probability:
         return ""
@@ -263,7 +272,8 @@ def write_model_card(card: ModelCard, cfg: TrainConfig, path: Path) -> None:
         f" view per epoch, cycling, plus all {cfg.video_crop_views} views of the video-track"
         f" crops{_video_copies(cfg)}), AdamW lr {cfg.frame_lr} one-cycle, weight decay"
         f" {cfg.weight_decay}{_label_smoothing(cfg)}, batch"
-        f" {cfg.frame_batch_size}, input {cfg.input_size} px; augmentation: random crop/margin,"
+        f" {cfg.frame_batch_size}{_view_consistency(cfg)}, input {cfg.input_size} px;"
+        f" augmentation: random crop/margin,"
         f" flip, colour jitter, {_softening(cfg)}, noise, JPEG q30–95{_retouch(cfg)};"
         f" {_self_blends(cfg)} ({_masks(cfg)}).",
         f"2. Temporal stage: CNN frozen; LSTM (hidden {cfg.model_config.get('hidden_size')}) on"

@@ -86,6 +86,12 @@ class TrainConfig:
     # val 0.906), but the video crops' real-vs-blend AUC fell to 0.78 by the last epoch, and
     # 5 of 9 validation real segments scored above 0.5.
     frame_label_smoothing: float = 0.0
+    # Weight of a loss tying the fake probabilities of two cached views of one crop (squared
+    # gap, pairs that kept one label): each step then reads half a batch of crops in two views.
+    # Why: on the validation videos a clean real face's mean frame logit spans 2 to 6 across
+    # framings inside the augmentation's range, crossing 0, while its self-blends stay far
+    # above it. 0: no pairing, each step reads a batch of crops once.
+    frame_view_consistency: float = 0.0
     # Run 12 tried 0.5: the validation videos' reals and fakes both scored lower (the gap
     # between them narrowed) and DFDC validation fell to 0.891 at the chosen epoch. Run 13
     # tried 0.4: DFDC validation held (0.908), but 3 of 9 validation real segments scored above 0.5.

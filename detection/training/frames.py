@@ -67,6 +67,17 @@ def smoothed_targets(labels: torch.Tensor, smoothing: float) -> torch.Tensor:
     return labels * (1.0 - smoothing) + smoothing / 2
 
 
+def view_disagreement(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Mean squared gap between the fake probabilities of two views of one crop, over the pairs
+    whose views kept one label (a real crop's view may have become a blend). The batch holds
+    the first views, then their partners in the same order."""
+    first, second = torch.sigmoid(logits).chunk(2)
+    same = labels[: len(first)] == labels[len(first) :]
+    if not same.any():
+        return logits.new_zeros(())
+    return ((first - second)[same] ** 2).mean()
+
+
 @torch.inference_mode()
 def cache_stem(
     stem: nn.Module, dataset: FrameDataset, views: int, path: Path, cfg: TrainConfig, desc: str
@@ -152,12 +163,21 @@ def train_frames(cfg: TrainConfig, run_dir: Path, device: torch.device) -> Path:
         stem, video_val, 1, run_dir / "stem-video-val.pt", cfg, "cache val videos"
     )
     per_view = len(y_train) // cfg.frame_views
+    paired = cfg.frame_view_consistency > 0
+    if paired:  # every video crop's next cached view, in the same order
+        x_vid_next, y_vid_next = (
+            torch.roll(t, -(len(y_vid) // cfg.video_crop_views), 0) for t in (x_vid, y_vid)
+        )
 
-    def epoch_data(epoch: int) -> tuple[torch.Tensor, torch.Tensor]:
-        view = slice((epoch % cfg.frame_views) * per_view, (epoch % cfg.frame_views + 1) * per_view)
+    def epoch_data(epoch: int, next_view: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """The epoch's view of every DFDC crop and all video-crop views; with next_view, the
+        same crops in the order given, each in its next cached view."""
+        view = (epoch + next_view) % cfg.frame_views
+        rows = slice(view * per_view, (view + 1) * per_view)
+        x_v, y_v = (x_vid_next, y_vid_next) if next_view else (x_vid, y_vid)
         return (
-            torch.cat([x_train[view], *[x_vid] * cfg.video_repeat]),
-            torch.cat([y_train[view], *[y_vid] * cfg.video_repeat]),
+            torch.cat([x_train[rows], *[x_v] * cfg.video_repeat]),
+            torch.cat([y_train[rows], *[y_v] * cfg.video_repeat]),
         )
 
     setup_s = time.monotonic() - started
@@ -183,15 +203,24 @@ def train_frames(cfg: TrainConfig, run_dir: Path, device: torch.device) -> Path:
         top.train()
         model.frame_head.train()
         x_epoch, y_epoch = epoch_data(epoch)
+        if paired:  # half a batch of crops, each in two views: the same compute per step
+            x_next, y_next = epoch_data(epoch, next_view=True)
+        per_step = cfg.frame_batch_size // 2 if paired else cfg.frame_batch_size
         order = torch.randperm(len(y_epoch), generator=generator)
         losses = []
         bar = tqdm(range(steps_per_epoch), desc=f"frames epoch {epoch + 1}", mininterval=15)
         for step in bar:
-            idx = order[step * cfg.frame_batch_size : (step + 1) * cfg.frame_batch_size]
-            x, y = x_epoch[idx].to(device).float(), y_epoch[idx].to(device).float()
+            idx = order[step * per_step : (step + 1) * per_step]
+            x, y = x_epoch[idx], y_epoch[idx]
+            if paired:
+                x, y = torch.cat([x, x_next[idx]]), torch.cat([y, y_next[idx]])
+            x, y = x.to(device).float(), y.to(device).float()
+            logits = model.frame_logits(top(x))
             loss = nn.functional.binary_cross_entropy_with_logits(
-                model.frame_logits(top(x)), smoothed_targets(y, cfg.frame_label_smoothing)
+                logits, smoothed_targets(y, cfg.frame_label_smoothing)
             )
+            if paired:
+                loss = loss + cfg.frame_view_consistency * view_disagreement(logits, y)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()

@@ -4,31 +4,65 @@ import torch
 
 from detection.models import load_checkpoint
 from detection.pipeline import DEFAULT_MODEL_PATH
+from detection.training import frames
 from detection.training.card_text import write_model_card
 from detection.training.config import TrainConfig
-from detection.training.frames import smoothed_targets, split_encoder, train_frames
+from detection.training.frames import (
+    smoothed_targets,
+    split_encoder,
+    train_frames,
+    view_disagreement,
+)
 from tests.support import DFDC_FACES, require, train_and_val_videos
 
 
 def test_frame_stage_trains_only_the_top_and_resumes_from_its_result(tmp_path, monkeypatch):
-    """Also with label smoothing: every training target the loss sees is a smoothed label."""
+    """Also with label smoothing: every training target the loss sees is a smoothed label;
+    and with view consistency: every step reads crops in pairs, each crop's cached view
+    beside its next view of the same crop."""
     require((DFDC_FACES / "labels.csv").is_file(), "../shared/data/dfdc-faces not found")
     videos = train_and_val_videos(tmp_path)
     cfg = TrainConfig(
-        max_crops_per_split=48, frame_views=1, frame_epochs=2, frame_batch_size=16,
+        max_crops_per_split=48, frame_views=2, frame_epochs=2, frame_batch_size=16,
         workers=0, threads=1, real_videos=str(videos), val_videos=("val.mp4",), test_videos=(),
-        track_frames=12, video_crop_views=1, frame_label_smoothing=0.2,
+        track_frames=12, video_crop_views=2, frame_label_smoothing=0.2,
+        frame_view_consistency=1.0,
     )  # fmt: skip
-    targets = set()
+    targets, batches = set(), []
     loss = torch.nn.functional.binary_cross_entropy_with_logits
 
     def watched_loss(logits, target, *args, **kwargs):  # torch's own loss, its targets noted
         targets.update(round(float(t), 6) for t in target)
         return loss(logits, target, *args, **kwargs)
 
+    def watched_split(model, blocks):  # the real split; the top's training inputs noted
+        stem, top = split_encoder(model, blocks)
+
+        def note(module, args):
+            if module.training:
+                batches.append(args[0])
+
+        top.register_forward_pre_hook(note)
+        return stem, top
+
     monkeypatch.setattr(torch.nn.functional, "binary_cross_entropy_with_logits", watched_loss)
+    monkeypatch.setattr(frames, "split_encoder", watched_split)
     best = train_frames(cfg, tmp_path, torch.device("cpu"))
     assert targets == {0.1, 0.9}
+    views = 2  # frame_views and video_crop_views alike
+    rows = {}  # every cached stem output → (cache, crop, view); views are stacked whole
+    for name in ("stem-train.pt", "stem-video-train.pt"):
+        x = torch.load(tmp_path / name, weights_only=True)["x"]
+        crops = len(x) // views
+        for row, code in enumerate(x):
+            rows[code.float().numpy().tobytes()] = (name, row % crops, row // crops)
+    assert batches and all(len(b) == cfg.frame_batch_size for b in batches)
+    for batch in batches:
+        first, second = batch.chunk(2)
+        for a, b in zip(first, second, strict=True):
+            cache_a, crop_a, view_a = rows[a.numpy().tobytes()]
+            cache_b, crop_b, view_b = rows[b.numpy().tobytes()]
+            assert (cache_a, crop_a) == (cache_b, crop_b) and view_b == (view_a + 1) % views
     history = json.loads((tmp_path / "frames-history.json").read_text())
     assert [h["epoch"] for h in history["history"]] == [1, 2]
     assert 0.0 <= history["best_val_auc"] <= 1.0
@@ -79,3 +113,24 @@ def test_label_smoothing_pulls_targets_towards_one_half_and_the_card_says_it(tmp
     assert "weight decay 0.0001, labels smoothed by 0.1 (targets 0.05 and 0.95), batch" in frames
     write_model_card(card, TrainConfig(), tmp_path / "MODEL_CARD.md")
     assert "smoothed by" not in (tmp_path / "MODEL_CARD.md").read_text()
+
+
+def test_view_disagreement_ties_probabilities_of_pairs_that_kept_one_label():
+    """First views, then their partners: pairs of one label count, a blended view does not."""
+    logits = torch.tensor([0.0, 3.0, 1.0, 0.0, -3.0, 5.0])
+    labels = torch.tensor([0.0, 1.0, 0.0, 0.0, 1.0, 1.0])
+    gap = torch.sigmoid(torch.tensor(3.0)) - torch.sigmoid(torch.tensor(-3.0))
+    assert torch.isclose(view_disagreement(logits, labels), gap**2 / 2)
+    assert view_disagreement(logits, torch.tensor([0.0, 0.0, 0.0, 1.0, 1.0, 1.0])) == 0
+
+
+def test_the_card_says_when_views_are_tied(tmp_path):
+    _, card = load_checkpoint(DEFAULT_MODEL_PATH, "cpu")
+    write_model_card(card, TrainConfig(frame_view_consistency=0.5), tmp_path / "MODEL_CARD.md")
+    frames_step = (tmp_path / "MODEL_CARD.md").read_text().split("\n1. ")[1].split("\n2. ")[0]
+    assert (
+        "batch 128 (each step half a batch of crops in two cached views, the squared gap of"
+        " their fake probabilities added to the loss at weight 0.5), input 160 px"
+    ) in frames_step
+    write_model_card(card, TrainConfig(), tmp_path / "MODEL_CARD.md")
+    assert "cached views, the squared gap" not in (tmp_path / "MODEL_CARD.md").read_text()
