@@ -5,8 +5,8 @@ On a 2-core CPU a full fine-tune of MobileNetV2 is hours per epoch. The first
 augmented views of every crop are computed once (inference only) and cached, and the
 remaining blocks plus the frame head are trained on that cache. Each epoch reads one view
 of every DFDC crop, cycling through the views, so an augmentation comes back only after
-all views were used. Each stage leaves files in the run folder, so a stopped run resumes
-where it was.
+all views were used (with frame_view_consistency, half of them, each beside its next view).
+Each stage leaves files in the run folder, so a stopped run resumes where it was.
 """
 
 import json

@@ -23,9 +23,9 @@ def test_frame_stage_trains_only_the_top_and_resumes_from_its_result(tmp_path, m
     require((DFDC_FACES / "labels.csv").is_file(), "../shared/data/dfdc-faces not found")
     videos = train_and_val_videos(tmp_path)
     cfg = TrainConfig(
-        max_crops_per_split=48, frame_views=2, frame_epochs=2, frame_batch_size=16,
+        max_crops_per_split=48, frame_views=3, frame_epochs=2, frame_batch_size=12,
         workers=0, threads=1, real_videos=str(videos), val_videos=("val.mp4",), test_videos=(),
-        track_frames=12, video_crop_views=2, frame_label_smoothing=0.2,
+        track_frames=12, video_crop_views=3, frame_label_smoothing=0.2,
         frame_view_consistency=1.0,
     )  # fmt: skip
     targets, batches = set(), []
@@ -49,7 +49,7 @@ def test_frame_stage_trains_only_the_top_and_resumes_from_its_result(tmp_path, m
     monkeypatch.setattr(frames, "split_encoder", watched_split)
     best = train_frames(cfg, tmp_path, torch.device("cpu"))
     assert targets == {0.1, 0.9}
-    views = 2  # frame_views and video_crop_views alike
+    views = 3  # frame_views and video_crop_views alike: the next view is not the previous
     rows = {}  # every cached stem output → (cache, crop, view); views are stacked whole
     for name in ("stem-train.pt", "stem-video-train.pt"):
         x = torch.load(tmp_path / name, weights_only=True)["x"]
@@ -107,12 +107,9 @@ def test_label_smoothing_pulls_targets_towards_one_half_and_the_card_says_it(tmp
     assert torch.equal(smoothed_targets(labels, 0.0), labels)
     assert torch.allclose(smoothed_targets(labels, 0.1), torch.tensor([0.05, 0.95]))
 
-    _, card = load_checkpoint(DEFAULT_MODEL_PATH, "cpu")
-    write_model_card(card, TrainConfig(frame_label_smoothing=0.1), tmp_path / "MODEL_CARD.md")
-    frames = (tmp_path / "MODEL_CARD.md").read_text().split("\n1. ")[1].split("\n2. ")[0]
-    assert "weight decay 0.0001, labels smoothed by 0.1 (targets 0.05 and 0.95), batch" in frames
-    write_model_card(card, TrainConfig(), tmp_path / "MODEL_CARD.md")
-    assert "smoothed by" not in (tmp_path / "MODEL_CARD.md").read_text()
+    step = _frame_step(TrainConfig(frame_label_smoothing=0.1), tmp_path)
+    assert "weight decay 0.0001, labels smoothed by 0.1 (targets 0.05 and 0.95), batch" in step
+    assert "smoothed by" not in _frame_step(TrainConfig(), tmp_path)
 
 
 def test_view_disagreement_ties_probabilities_of_pairs_that_kept_one_label():
@@ -125,12 +122,15 @@ def test_view_disagreement_ties_probabilities_of_pairs_that_kept_one_label():
 
 
 def test_the_card_says_when_views_are_tied(tmp_path):
-    _, card = load_checkpoint(DEFAULT_MODEL_PATH, "cpu")
-    write_model_card(card, TrainConfig(frame_view_consistency=0.5), tmp_path / "MODEL_CARD.md")
-    frames_step = (tmp_path / "MODEL_CARD.md").read_text().split("\n1. ")[1].split("\n2. ")[0]
     assert (
         "batch 128 (each step half a batch of crops in two cached views, the squared gap of"
         " their fake probabilities added to the loss at weight 0.5), input 160 px"
-    ) in frames_step
-    write_model_card(card, TrainConfig(), tmp_path / "MODEL_CARD.md")
-    assert "cached views, the squared gap" not in (tmp_path / "MODEL_CARD.md").read_text()
+    ) in _frame_step(TrainConfig(frame_view_consistency=0.5), tmp_path)
+    assert "cached views, the squared gap" not in _frame_step(TrainConfig(), tmp_path)
+
+
+def _frame_step(cfg: TrainConfig, folder) -> str:
+    """The recipe's frame-stage step as the shipped card's text renders it for cfg."""
+    _, card = load_checkpoint(DEFAULT_MODEL_PATH, "cpu")
+    write_model_card(card, cfg, folder / "MODEL_CARD.md")
+    return (folder / "MODEL_CARD.md").read_text().split("\n1. ")[1].split("\n2. ")[0]
