@@ -1,6 +1,7 @@
 """Model families and the checkpoint format. Import a family module here to register it."""
 
 from detection.models import (
+    blend_contrast,  # noqa: F401  (registers the reference-blend reading of any of them)
     cnn_lstm,  # noqa: F401  (registers the CNN-LSTM family)
     ensemble,  # noqa: F401  (registers ensembles of them)
 )

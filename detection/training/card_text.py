@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 from detection.models import ModelCard
+from detection.models.blend_contrast import REFERENCE_BLENDS
 from detection.training.config import TrainConfig
 from detection.training.metrics import misordered_pairs
 
@@ -199,11 +200,20 @@ def _member_recipes(cfg: TrainConfig) -> str:
     return f"; the recipe changed for {', '.join(changed)}" if changed else ""
 
 
+def _read(card: ModelCard) -> tuple[str, dict]:
+    """The model that reads the crops: the card's, or the one inside a reference-blend
+    contrast."""
+    if card.architecture == "blend_contrast":
+        return card.config["inner"], card.config
+    return card.architecture, card.config
+
+
 def _ensemble(card: ModelCard) -> list[str]:
-    if card.architecture != "ensemble":
+    architecture, config = _read(card)
+    if architecture != "ensemble":
         return []
     return [
-        f"It is an ensemble of {card.config['members']} such models trained apart (other"
+        f"It is an ensemble of {config['members']} such models trained apart (other"
         " seeds): each scores every crop and track, and the mean of their logits is calibrated",
         "as one model, so one run's chance opinion of a video weighs less.",
     ]
@@ -229,10 +239,47 @@ def _frame_skip(cfg: TrainConfig) -> list[str]:
     ]
 
 
+def _reference_blends(card: ModelCard) -> list[str]:
+    if card.architecture != "blend_contrast":
+        return []
+    weights = card.metrics["reference_blend_weights"]
+    return [
+        f"Every crop is also read after {len(REFERENCE_BLENDS)} fixed reference self-blends"
+        " (ellipse masks, colour and geometry jitter, as in training): a real face looks much"
+        " more fake once blended, a face already blended or swapped much less. A frame's"
+        f" logit is its own minus {weights['frame_weight']:.3f} × its gap (the blends' mean"
+        f" logit minus its own), a track's the model's minus {weights['sequence_weight']:.3f} ×"
+        " its frames' mean gap; both weights fitted on validation data.",
+    ]
+
+
+def _reference_blend_limits(card: ModelCard) -> list[str]:
+    if card.architecture != "blend_contrast":
+        return []
+    return [
+        "- The reference blends are self-blends of the family the video test's fakes are made",
+        "  with, so the video rows may flatter the reading; the DFDC rows test it on real face",
+        "  swaps. Reading each crop once more per blend multiplies the CNN's work per video.",
+    ]
+
+
+def _calibration(card: ModelCard) -> str:
+    if card.architecture != "blend_contrast":
+        return "Platt scaling of both heads"
+    return (
+        "each head's reference-blend weight (two-feature logistic regression of its logit and"
+        " gap), then Platt scaling of both heads,"
+    )
+
+
 def _title(card: ModelCard) -> str:
-    if card.architecture != "ensemble":
-        return card.architecture
-    return f"ensemble of {card.config['members']} × {card.config['member']}"
+    architecture, config = _read(card)
+    title = architecture
+    if architecture == "ensemble":
+        title = f"ensemble of {config['members']} × {config['member']}"
+    if card.architecture == "blend_contrast":
+        title += ", read with reference blends"
+    return title
 
 
 def write_model_card(card: ModelCard, cfg: TrainConfig, path: Path) -> None:
@@ -248,6 +295,7 @@ def write_model_card(card: ModelCard, cfg: TrainConfig, path: Path) -> None:
         "track's sequence of codes; the most suspicious track decides the video.",
         *_frame_skip(cfg),
         *_ensemble(card),
+        *_reference_blends(card),
         "",
         "## Use",
         f"- Input: face crops of {card.input_size}×{card.input_size} px, box +"
@@ -283,7 +331,7 @@ def write_model_card(card: ModelCard, cfg: TrainConfig, path: Path) -> None:
         f"{_clip_retouch(cfg)};"
         f" {cfg.temporal_epochs}"
         f" epochs at AdamW lr {cfg.temporal_lr}, best epoch by validation loss.",
-        "3. Calibration: Platt scaling of both heads on validation data (DFDC validation"
+        f"3. Calibration: {_calibration(card)} on validation data (DFDC validation"
         f" identities; validation videos {', '.join(cfg.val_videos)}).",
         f"4. Test: held-out DFDC identities; held-out videos {', '.join(cfg.test_videos)} cut in"
         f" {cfg.test_segment_s:.0f}-s segments, each against {cfg.test_fakes_per_video}"
@@ -326,5 +374,6 @@ def write_model_card(card: ModelCard, cfg: TrainConfig, path: Path) -> None:
         " softer inner face: expect false positives on retouched real video.",
         "- Compression stronger than the augmentation range raises false positives; treat",
         '  `uncertain` as "look at the evidence", not as a verdict.',
+        *_reference_blend_limits(card),
     ]
     path.write_text("\n".join(lines) + "\n")

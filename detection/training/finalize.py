@@ -14,8 +14,10 @@ from pathlib import Path
 
 import torch
 from torch import nn
+from torch.utils.data import DataLoader
 
 from detection.models import ModelCard, create_model, load_checkpoint, save_checkpoint
+from detection.models.blend_contrast import BlendContrast
 from detection.models.card import weights_digest
 from detection.models.ensemble import Ensemble
 from detection.scoring import calibrate as calibrate_logits
@@ -23,9 +25,21 @@ from detection.training.config import TrainConfig
 from detection.training.data import FrameDataset, read_crop_csv, split_by_identity
 from detection.training.evaluate import mean_pool_score
 from detection.training.frames import frame_logits
-from detection.training.metrics import binary_report, fit_platt, grouped_auc_interval, roc_auc
+from detection.training.metrics import (
+    binary_report,
+    fit_contrast_weight,
+    fit_platt,
+    grouped_auc_interval,
+    roc_auc,
+)
 from detection.training.sbi_video import make_sbi_video
-from detection.training.temporal import concat_sequences, encoded_sets, sequence_logits
+from detection.training.sequences import encode_clips
+from detection.training.temporal import (
+    concat_sequences,
+    encoded_sets,
+    sequence_logits,
+    validation_clips,
+)
 
 log = logging.getLogger(__name__)
 UNCERTAIN_BAND = (0.35, 0.65)
@@ -61,12 +75,58 @@ def assemble(cfg: TrainConfig, run_dir: Path) -> tuple[nn.Module, str, dict, tup
     return Ensemble(members), "ensemble", config, validation
 
 
+def _fp16(value: float) -> float:
+    """The value as the fp16 checkpoint will hold it, so calibration sees what ships."""
+    return float(torch.tensor(value).half())
+
+
+def with_reference_blends(
+    cfg: TrainConfig, run_dir: Path, model: nn.Module, val_frames: FrameDataset
+) -> tuple[BlendContrast, tuple]:
+    """The model read with reference blends, each head's contrast weight fitted on its own
+    validation data (DFDC validation crops; validation sequences), and the validation
+    sequences encoded that way."""
+    wrapped = BlendContrast(model, cfg.mean, cfg.std).eval()
+    member_cfg, folder = cfg.member_runs(run_dir)[0]  # the clips are the same for every member
+    video_clips, crop_clips = validation_clips(member_cfg, folder)
+    val = concat_sequences(
+        encode_clips(wrapped, video_clips, cfg, augment=False, desc="encode val videos, blends"),
+        encode_clips(wrapped, crop_clips, cfg, augment=False, desc="encode val crops, blends"),
+    )
+    with torch.inference_mode():
+        sequences = wrapped.sequence_parts(val[0], val[1])
+        parts, labels = [], []
+        for x, y in DataLoader(val_frames, batch_size=128):
+            parts.append(torch.stack(wrapped.frame_parts(wrapped.features(x))))
+            labels.append(y)
+    frames = torch.cat(parts, dim=1)
+    wrapped.sequence_weight.fill_(_fp16(fit_contrast_weight(val[2], *sequences)))
+    wrapped.frame_weight.fill_(_fp16(fit_contrast_weight(torch.cat(labels), *frames)))
+    log.info(
+        "reference blends: frame weight %.3f, sequence weight %.3f",
+        wrapped.frame_weight, wrapped.sequence_weight,
+    )  # fmt: skip
+    return wrapped, val
+
+
+def _contrast_weights(model: nn.Module) -> dict:
+    """The fitted reference-blend weights, for the card (they live in the weights too)."""
+    if not isinstance(model, BlendContrast):
+        return {}
+    weights = {"frame_weight": model.frame_weight, "sequence_weight": model.sequence_weight}
+    return {"reference_blend_weights": {k: float(v) for k, v in weights.items()}}
+
+
 def calibrate(cfg: TrainConfig, run_dir: Path, out: Path) -> ModelCard:
     """Fit Platt scaling of both heads on validation data and write the checkpoint."""
     model, architecture, config, val = assemble(cfg, run_dir)
     model.eval()
     splits = split_by_identity(read_crop_csv(Path(cfg.dfdc_csv)), cfg.split_seed)
     val_frames = FrameDataset(splits["val"], cfg.input_size, cfg.mean, cfg.std, train=False)
+    if cfg.reference_blends:
+        model, val = with_reference_blends(cfg, run_dir, model, val_frames)
+        config = {"inner": architecture, "mean": list(cfg.mean), "std": list(cfg.std), **config}
+        architecture = "blend_contrast"
     f_logits, f_labels = frame_logits(model, val_frames, torch.device("cpu"))
     s_logits = sequence_logits(model, val)
     frame_t, frame_b = fit_platt(f_labels, f_logits)
@@ -96,6 +156,7 @@ def calibrate(cfg: TrainConfig, run_dir: Path, out: Path) -> ModelCard:
             "split": {"seed": cfg.split_seed, "fractions": [0.8, 0.1, 0.1], "by": "identity"},
             "val_dfdc_frames_auc": roc_auc(f_labels, f_logits),
             "val_sequences_auc": roc_auc(val[2].numpy(), s_logits),
+            **_contrast_weights(model),
             "frame_training_minutes": sum(h["elapsed_s"] for h in histories) / 60,
             "frame_history": histories[0]["history"] if len(histories) == 1 else histories,
         },

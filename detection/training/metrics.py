@@ -168,3 +168,33 @@ def fit_platt(labels: Sequence[int], logits: Sequence[float]) -> tuple[float, fl
 
     optimiser.step(closure)
     return float(log_t.detach().exp().clamp(0.05, 20.0)), float(bias.detach())
+
+
+def fit_contrast_weight(
+    labels: Sequence[int], logits: Sequence[float], gaps: Sequence[float]
+) -> float:
+    """How much a face's reference-blend gap counts against its logit: the weight w ≥ 0 whose
+    score logit − w·gap, scaled and shifted (a > 0, b), has the least log-loss on the labels.
+    A gap that says nothing gets a weight near 0."""
+    import torch
+
+    y = torch.as_tensor(np.asarray(labels), dtype=torch.float64)
+    own = torch.as_tensor(np.asarray(logits), dtype=torch.float64)
+    gap = torch.as_tensor(np.asarray(gaps), dtype=torch.float64)
+    scale = own.std().clamp_min(1e-6)
+    ratio = float(scale / gap.std().clamp_min(1e-6))  # the weight fitted in standard units
+    log_a = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    raw_w = torch.full((1,), -3.0, dtype=torch.float64, requires_grad=True)  # starts near 0
+    bias = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    optimiser = torch.optim.LBFGS([log_a, raw_w, bias], lr=0.1, max_iter=500)
+
+    def closure() -> torch.Tensor:
+        optimiser.zero_grad()
+        w = torch.nn.functional.softplus(raw_w) * ratio
+        score = log_a.exp() * (own - w * gap) / scale + bias
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(score, y)
+        loss.backward()
+        return loss
+
+    optimiser.step(closure)
+    return float(torch.nn.functional.softplus(raw_w.detach()) * ratio)

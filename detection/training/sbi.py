@@ -13,29 +13,13 @@ to every crop of a track give a temporally consistent fake sequence.
 import dataclasses
 import math
 import random
-from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter
 
+from detection.models.blend_contrast import BlendParams
+
 OUTLINE_VERTICES = 12
-
-
-@dataclass(frozen=True)
-class BlendParams:
-    centre: tuple[float, float]  # ellipse centre, as fractions of width and height
-    axes: tuple[float, float]  # ellipse semi-axes, as fractions of width and height
-    mask_blur: float  # Gaussian blur radius of the mask, as a fraction of the side
-    ratio: float  # blend strength inside the mask
-    scale: float  # geometry jitter of the blended copy
-    shift: tuple[float, float]  # translation of the copy, as fractions of the side
-    brightness: float
-    contrast: float
-    saturation: float
-    rgb_shift: tuple[float, float, float]
-    sharpen: bool
-    blur: float  # blur radius of the copy (0: none)
-    wobble: tuple[float, ...] = ()  # radial factors of an outline's vertices; (): the ellipse
 
 
 def _ellipse_mask(rng: random.Random) -> dict:

@@ -48,16 +48,23 @@ def video_clip_set(
     return result
 
 
+def validation_clips(cfg: TrainConfig, run_dir: Path) -> tuple[list[Clip], list[Clip]]:
+    """The validation sequences: clips of the validation videos (real and self-blended) and
+    of the DFDC validation crops. Drawn from split_seed, so every member cuts the same."""
+    splits = split_by_identity(read_crop_csv(Path(cfg.dfdc_csv)), cfg.split_seed)
+    return (
+        video_clip_set(cfg, cfg.val_videos, run_dir, cfg.clips_per_video // 2, cfg.split_seed + 99),
+        crop_clips(splits["val"], cfg, cfg.val_crop_sequences, cfg.split_seed + 99),
+    )
+
+
 def encoded_sets(cfg: TrainConfig, model: CnnLstm, run_dir: Path) -> dict[str, tuple]:
     """Train and validation sequences, encoded once by the frozen CNN (cached on disk)."""
     cache = run_dir / "temporal-codes.pt"
     if cache.exists():
         return torch.load(cache, weights_only=True)
     splits = split_by_identity(read_crop_csv(Path(cfg.dfdc_csv)), cfg.split_seed)
-    val_clips = video_clip_set(
-        cfg, cfg.val_videos, run_dir, cfg.clips_per_video // 2, cfg.split_seed + 99
-    )
-    val_crops = crop_clips(splits["val"], cfg, cfg.val_crop_sequences, cfg.split_seed + 99)
+    val_clips, val_crops = validation_clips(cfg, run_dir)
     sets = {
         "val_videos": encode_clips(model, val_clips, cfg, augment=False, desc="encode val videos"),
         "val_crops": encode_clips(model, val_crops, cfg, augment=False, desc="encode val crops"),

@@ -7,12 +7,17 @@ from detection.models import ModelCard, create_model, list_models, load_checkpoi
 from detection.models.card import CheckpointError, weights_digest
 
 MEMBER = {"member": "cnn_lstm_mobilenet_v2", "members": 2}
+# The models that read another registered model, and what they read.
+WRAPPED = {
+    "ensemble": MEMBER,
+    "blend_contrast": {"inner": "cnn_lstm_mobilenet_v2", "mean": [0.5] * 3, "std": [0.25] * 3},
+}
 
 
 @pytest.mark.parametrize("name", list_models())
 def test_every_registered_model_scores_frames_and_sequences(name):
     torch.manual_seed(0)
-    model = create_model(name, hidden_size=8, **(MEMBER if name == "ensemble" else {})).eval()
+    model = create_model(name, hidden_size=8, **WRAPPED.get(name, {})).eval()
     clips = torch.rand(2, 3, 3, 64, 64)
     with torch.inference_mode():
         features = model.features(clips.flatten(0, 1))

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 import pytest
@@ -66,10 +67,35 @@ def test_ensemble_recipe_trains_each_seed_apart_and_calibrates_their_mean(tmp_pa
     sequences = [torch.load(tmp_path / f"seed-{s}" / "temporal-codes.pt")["train"] for s in (5, 6)]
     assert len(sequences[0][2]) == clips + cfg.crop_sequences and len(sequences[1][2]) == clips
 
+    # The same members read with reference blends: a blend_contrast around the ensemble,
+    # whose two weights calibration fitted on validation data.
+    blends = dataclasses.replace(cfg, reference_blends=True)
+    run(blends, tmp_path, tmp_path / "blends.pt", ("calibrate",), torch.device("cpu"))
+    wrapped, wrapped_card = load_checkpoint(tmp_path / "blends.pt")
+    assert wrapped_card.architecture == "blend_contrast"
+    assert wrapped_card.config == {
+        "inner": "ensemble", "mean": list(cfg.mean), "std": list(cfg.std), **card.config
+    }  # fmt: skip
+    assert torch.equal(
+        wrapped.inner.state_dict()[f"members.0.{head}"], model.state_dict()[f"members.0.{head}"]
+    )
+    weights = float(wrapped.frame_weight), float(wrapped.sequence_weight)
+    assert all(w >= 0 for w in weights) and weights != (0.0, 0.0)
+    assert wrapped_card.version != card.version
+    write_model_card(wrapped_card, blends, tmp_path / "BLENDS.md")
+    text = (tmp_path / "BLENDS.md").read_text()
+    assert "— ensemble of 2 × cnn_lstm_mobilenet_v2, read with reference blends, version" in text
+    assert "It is an ensemble of 2 such models" in text
+    assert f"own minus {weights[0]:.3f} × its gap" in text
+    assert f"the model's minus {weights[1]:.3f} × its frames' mean gap" in text
+    assert "3. Calibration: each head's reference-blend weight" in text
+    assert "- The reference blends are self-blends of the family the video test's" in text
+
     write_model_card(card, cfg, tmp_path / "MODEL_CARD.md")
     text = (tmp_path / "MODEL_CARD.md").read_text()
     assert "— ensemble of 2 × cnn_lstm_mobilenet_v2, version" in text
     assert "mean of its frame logits plus the LSTM's correction" in text  # frame_skip: default
+    assert "reference blend" not in text  # the plain ensemble's card
     recipe = text.split("`python manage.py train_detector --config FILE`, FILE holding `")[1]
     (tmp_path / "recipe.json").write_text(recipe.split("`")[0])
     assert TrainConfig.load(tmp_path / "recipe.json") == cfg  # the card's command reproduces it
