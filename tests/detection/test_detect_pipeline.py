@@ -18,8 +18,9 @@ from detection.errors import (
 )
 from detection.models import load_checkpoint, save_checkpoint
 from detection.models.ensemble import Ensemble
-from detection.pipeline import DetectOptions, detect
+from detection.pipeline import DEFAULT_MODEL_PATH, DetectOptions, detect
 from detection.stages import Stage
+from tests.support import require
 
 
 @pytest.fixture(scope="module")
@@ -170,3 +171,30 @@ def test_an_ensemble_checkpoint_runs_through_the_engine(untrained_checkpoint, vi
         [f["score"] for f in single["per_frame"]], abs=1e-5
     )
     assert double["verdict"] == single["verdict"]
+
+
+def test_the_shipped_model_reads_with_reference_blends_through_the_engine(videos, tmp_path):
+    """At weights 0 the reading gives its inner ensemble's result exactly; the fitted
+    weights move the video's score."""
+    require(DEFAULT_MODEL_PATH.is_file(), f"{DEFAULT_MODEL_PATH} has not been trained yet")
+    model, card = load_checkpoint(DEFAULT_MODEL_PATH)
+    assert card.architecture == "blend_contrast"
+    assert float(model.frame_weight) > 0 and float(model.sequence_weight) > 0
+    inner_config = {k: v for k, v in card.config.items() if k not in ("inner", "mean", "std")}
+    inner_card = dataclasses.replace(card, architecture=card.config["inner"], config=inner_config)
+    save_checkpoint(model.inner, inner_card, tmp_path / "inner.pt")
+    model.frame_weight.fill_(0.0)
+    model.sequence_weight.fill_(0.0)
+    save_checkpoint(model, card, tmp_path / "unweighted.pt")
+
+    def analyse(checkpoint):
+        return detect(videos["face.mp4"], options=DetectOptions(model_path=checkpoint)).to_dict()
+
+    shipped, unweighted = analyse(DEFAULT_MODEL_PATH), analyse(tmp_path / "unweighted.pt")
+    inner = analyse(tmp_path / "inner.pt")
+    assert shipped["model"]["name"] == "blend_contrast" and inner["model"]["name"] == "ensemble"
+    assert unweighted["fake_probability"] == pytest.approx(inner["fake_probability"], abs=2e-4)
+    assert [f["score"] for f in unweighted["per_frame"]] == pytest.approx(
+        [f["score"] for f in inner["per_frame"]], abs=2e-4
+    )
+    assert shipped["fake_probability"] != pytest.approx(unweighted["fake_probability"], abs=1e-3)
