@@ -1,7 +1,7 @@
 """A detector that also asks how much more fake a face looks once blended on purpose.
 
 A real face changes a lot when self-blended (its colour step and boundary are new); a face
-that is already a blend or a swap changes much less, its evidence is there before. So each
+that is already a blend or a swap changes much less: its evidence was there already. So each
 crop is read as it is and after a few fixed reference self-blends, and a frame's logit is its
 own minus `frame_weight` times its gap (the reference blends' mean logit minus its own); a
 track's is the sequence head's minus `sequence_weight` times its frames' mean gap. The

@@ -267,8 +267,8 @@ def _calibration(card: ModelCard) -> str:
     if card.architecture != "blend_contrast":
         return "Platt scaling of both heads"
     return (
-        "each head's reference-blend weight (two-feature logistic regression of its logit and"
-        " gap), then Platt scaling of both heads,"
+        "each head's reference-blend weight (the w ≥ 0 whose logit − w × gap, scaled and"
+        " shifted, has the least log-loss), then Platt scaling of both heads,"
     )
 
 

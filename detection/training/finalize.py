@@ -118,7 +118,8 @@ def _contrast_weights(model: nn.Module) -> dict:
 
 
 def calibrate(cfg: TrainConfig, run_dir: Path, out: Path) -> ModelCard:
-    """Fit Platt scaling of both heads on validation data and write the checkpoint."""
+    """Fit Platt scaling of both heads (after the reference-blend weights, when the recipe
+    reads with them) on validation data and write the checkpoint."""
     model, architecture, config, val = assemble(cfg, run_dir)
     model.eval()
     splits = split_by_identity(read_crop_csv(Path(cfg.dfdc_csv)), cfg.split_seed)
