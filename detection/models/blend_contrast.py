@@ -45,9 +45,12 @@ class BlendParams:
     wobble: tuple[float, ...] = ()  # radial factors of an outline's vertices; (): the ellipse
 
 
-# random_blend_params(random.Random(seed)) for seeds 100, 101, 102, rounded (none blurs or
-# sharpens its copy): typical blends of the training recipe, chosen before any result of the
-# contrast was seen. Written out, so the shipped model's reading never moves with the recipe.
+# random_blend_params(random.Random(seed)) for REFERENCE_BLEND_SEEDS, rounded: typical blends
+# of the training recipe, the first draws whose copy is neither blurred nor sharpened, chosen
+# before any result of the contrast was seen. A model reads the first `blends` of them (the
+# shipped one 3). Written out, so a model's reading never moves with the recipe.
+REFERENCE_BLEND_SEEDS = (100, 101, 102, 103, 104, 108)
+DEFAULT_BLENDS = 3
 _PLAIN = {"ratio": 1.0, "sharpen": False, "blur": 0.0}
 REFERENCE_BLENDS = (
     BlendParams(
@@ -64,6 +67,21 @@ REFERENCE_BLENDS = (
         centre=(0.4719, 0.5416), axes=(0.2838, 0.4198), mask_blur=0.0404, scale=0.9751,
         shift=(-0.0043, 0.0049), brightness=1.0673, contrast=1.0129, saturation=1.0985,
         rgb_shift=(9.24, -7.55, 6.98), **_PLAIN,
+    ),
+    BlendParams(
+        centre=(0.5383, 0.5256), axes=(0.3606, 0.4229), mask_blur=0.0207, ratio=0.5,
+        scale=1.0495, shift=(0.0143, 0.0093), brightness=0.9884, contrast=0.9514,
+        saturation=1.0701, rgb_shift=(-0.26, -8.83, 2.0), sharpen=False, blur=0.0,
+    ),
+    BlendParams(
+        centre=(0.5368, 0.5672), axes=(0.3625, 0.3519), mask_blur=0.0265, ratio=0.75,
+        scale=1.0368, shift=(-0.029, -0.02), brightness=1.1186, contrast=0.8854,
+        saturation=1.0621, rgb_shift=(-4.09, 3.49, 8.69), sharpen=False, blur=0.0,
+    ),
+    BlendParams(
+        centre=(0.4704, 0.5616), axes=(0.3833, 0.3739), mask_blur=0.0238, ratio=0.75,
+        scale=1.0564, shift=(-0.012, -0.0192), brightness=1.0634, contrast=0.9453,
+        saturation=0.8448, rgb_shift=(-9.97, 1.43, -1.86), sharpen=False, blur=0.0,
     ),
 )  # fmt: skip
 
@@ -126,18 +144,20 @@ class BlendContrast(nn.Module):
         inner: nn.Module,
         mean: tuple[float, ...],
         std: tuple[float, ...],
-        blends: tuple[BlendParams, ...] = REFERENCE_BLENDS,
+        blends: int = DEFAULT_BLENDS,
     ) -> None:
         super().__init__()
+        if not 1 <= blends <= len(REFERENCE_BLENDS):
+            raise ValueError(f"blends must be 1 to {len(REFERENCE_BLENDS)}, not {blends}")
         self.inner = inner
-        self.blends = blends
+        self.blends = REFERENCE_BLENDS[:blends]
         self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1) * 255)
         self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1) * 255)
         # Fitted on validation data; buffers, so the weights' digest changes with them.
         self.register_buffer("frame_weight", torch.zeros(()))
         self.register_buffer("sequence_weight", torch.zeros(()))
         self.width = inner.feature_dim
-        self.feature_dim = self.width * (1 + len(blends))
+        self.feature_dim = self.width * (1 + blends)
 
     def features(self, crops: Tensor) -> Tensor:
         """(N, 3, H, W) normalised crops → (N, (1 + blends) × F): the crops' codes, then each
@@ -176,7 +196,12 @@ class BlendContrast(nn.Module):
 
 @register_model
 def blend_contrast(
-    inner: str, mean: list[float], std: list[float], **inner_config: Any
+    inner: str,
+    mean: list[float],
+    std: list[float],
+    blends: int = DEFAULT_BLENDS,
+    **inner_config: Any,
 ) -> BlendContrast:
-    """The registered model `inner`, built with `inner_config`, read with reference blends."""
-    return BlendContrast(create_model(inner, **inner_config), tuple(mean), tuple(std))
+    """The registered model `inner`, built with `inner_config`, read with its first `blends`
+    reference blends."""
+    return BlendContrast(create_model(inner, **inner_config), tuple(mean), tuple(std), blends)

@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 from detection.models import ModelCard
-from detection.models.blend_contrast import REFERENCE_BLENDS
+from detection.models.blend_contrast import DEFAULT_BLENDS
 from detection.training.config import TrainConfig
 from detection.training.metrics import misordered_pairs
 
@@ -244,7 +244,8 @@ def _reference_blends(card: ModelCard) -> list[str]:
         return []
     weights = card.metrics["reference_blend_weights"]
     return [
-        f"Every crop is also read after {len(REFERENCE_BLENDS)} fixed reference self-blends"
+        f"Every crop is also read after {card.config.get('blends', DEFAULT_BLENDS)} fixed"
+        " reference self-blends"
         " (ellipse masks, colour and geometry jitter, as in training): a real face looks much"
         " more fake once blended, a face already blended or swapped much less. A frame's"
         f" logit is its own minus {weights['frame_weight']:.3f} × its gap (the blends' mean"

@@ -188,6 +188,9 @@ class TrainConfig:
     # 0.064 against 0.111 at equal AUC and accuracy; shipped. Each crop is read 4 times, so
     # calibration took 18 min instead of 1.4.
     reference_blends: bool = False
+    # How many of the reference blends (models/blend_contrast.py, up to 6) each crop is read
+    # with, each one more pass of the CNN.
+    reference_blend_count: int = 3
     # Evaluation of the finished model on held-out test videos.
     test_segment_s: float = 3.0
     test_fakes_per_video: int = 2

@@ -86,7 +86,7 @@ def with_reference_blends(
     """The model read with reference blends, each head's contrast weight fitted on its own
     validation data (DFDC validation crops; validation sequences), and the validation
     sequences encoded that way."""
-    wrapped = BlendContrast(model, cfg.mean, cfg.std).eval()
+    wrapped = BlendContrast(model, cfg.mean, cfg.std, cfg.reference_blend_count).eval()
     member_cfg, folder = cfg.member_runs(run_dir)[0]  # the clips are the same for every member
     video_clips, crop_clips = validation_clips(member_cfg, folder)
     val = concat_sequences(
@@ -126,7 +126,10 @@ def calibrate(cfg: TrainConfig, run_dir: Path, out: Path) -> ModelCard:
     val_frames = FrameDataset(splits["val"], cfg.input_size, cfg.mean, cfg.std, train=False)
     if cfg.reference_blends:
         model, val = with_reference_blends(cfg, run_dir, model, val_frames)
-        config = {"inner": architecture, "mean": list(cfg.mean), "std": list(cfg.std), **config}
+        config = {
+            "inner": architecture, "mean": list(cfg.mean), "std": list(cfg.std),
+            "blends": cfg.reference_blend_count, **config,
+        }  # fmt: skip
         architecture = "blend_contrast"
     f_logits, f_labels = frame_logits(model, val_frames, torch.device("cpu"))
     s_logits = sequence_logits(model, val)

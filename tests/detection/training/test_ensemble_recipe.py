@@ -69,13 +69,15 @@ def test_ensemble_recipe_trains_each_seed_apart_and_calibrates_their_mean(tmp_pa
 
     # The same members read with reference blends: a blend_contrast around the ensemble,
     # whose two weights calibration fitted on validation data.
-    blends = dataclasses.replace(cfg, reference_blends=True)
+    blends = dataclasses.replace(cfg, reference_blends=True, reference_blend_count=2)
     run(blends, tmp_path, tmp_path / "blends.pt", ("calibrate",), torch.device("cpu"))
     wrapped, wrapped_card = load_checkpoint(tmp_path / "blends.pt")
     assert wrapped_card.architecture == "blend_contrast"
     assert wrapped_card.config == {
-        "inner": "ensemble", "mean": list(cfg.mean), "std": list(cfg.std), **card.config
+        "inner": "ensemble", "mean": list(cfg.mean), "std": list(cfg.std), "blends": 2,
+        **card.config,
     }  # fmt: skip
+    assert len(wrapped.blends) == 2
     assert torch.equal(
         wrapped.inner.state_dict()[f"members.0.{head}"], model.state_dict()[f"members.0.{head}"]
     )
@@ -86,6 +88,7 @@ def test_ensemble_recipe_trains_each_seed_apart_and_calibrates_their_mean(tmp_pa
     text = (tmp_path / "BLENDS.md").read_text()
     assert "— ensemble of 2 × cnn_lstm_mobilenet_v2, read with reference blends, version" in text
     assert "It is an ensemble of 2 such models" in text
+    assert "Every crop is also read after 2 fixed reference self-blends" in text
     assert f"own minus {weights[0]:.3f} × its gap" in text
     assert f"the model's minus {weights[1]:.3f} × its frames' mean gap" in text
     assert "3. Calibration: each head's reference-blend weight" in text
