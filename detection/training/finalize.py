@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
@@ -82,10 +83,11 @@ def _fp16(value: float) -> float:
 
 def with_reference_blends(
     cfg: TrainConfig, run_dir: Path, model: nn.Module, val_frames: FrameDataset
-) -> tuple[BlendContrast, tuple]:
+) -> tuple[BlendContrast, tuple, tuple[np.ndarray, np.ndarray]]:
     """The model read with reference blends, each head's contrast weight fitted on its own
-    validation data (DFDC validation crops; validation sequences), and the validation
-    sequences encoded that way."""
+    validation data, and that data read so: the validation sequences' codes, and the DFDC
+    validation crops' frame logits and labels (each crop read once, for the fit and for
+    Platt scaling alike)."""
     wrapped = BlendContrast(model, cfg.mean, cfg.std, cfg.reference_blend_count).eval()
     member_cfg, folder = cfg.member_runs(run_dir)[0]  # the clips are the same for every member
     video_clips, crop_clips = validation_clips(member_cfg, folder)
@@ -95,18 +97,21 @@ def with_reference_blends(
     )
     with torch.inference_mode():
         sequences = wrapped.sequence_parts(val[0], val[1])
-        parts, labels = [], []
+        code_batches, label_batches = [], []
         for x, y in DataLoader(val_frames, batch_size=128):
-            parts.append(torch.stack(wrapped.frame_parts(wrapped.features(x))))
-            labels.append(y)
-    frames = torch.cat(parts, dim=1)
+            code_batches.append(wrapped.features(x))
+            label_batches.append(y)
+        codes = torch.cat(code_batches)
+        frames = wrapped.frame_parts(codes)
+    labels = torch.cat(label_batches).numpy()
     wrapped.sequence_weight.fill_(_fp16(fit_contrast_weight(val[2], *sequences)))
-    wrapped.frame_weight.fill_(_fp16(fit_contrast_weight(torch.cat(labels), *frames)))
+    wrapped.frame_weight.fill_(_fp16(fit_contrast_weight(labels, *frames)))
     log.info(
         "reference blends: frame weight %.3f, sequence weight %.3f",
         wrapped.frame_weight, wrapped.sequence_weight,
     )  # fmt: skip
-    return wrapped, val
+    with torch.inference_mode():
+        return wrapped, val, (wrapped.frame_logits(codes).numpy(), labels)
 
 
 def _contrast_weights(model: nn.Module) -> dict:
@@ -125,13 +130,14 @@ def calibrate(cfg: TrainConfig, run_dir: Path, out: Path) -> ModelCard:
     splits = split_by_identity(read_crop_csv(Path(cfg.dfdc_csv)), cfg.split_seed)
     val_frames = FrameDataset(splits["val"], cfg.input_size, cfg.mean, cfg.std, train=False)
     if cfg.reference_blends:
-        model, val = with_reference_blends(cfg, run_dir, model, val_frames)
+        model, val, (f_logits, f_labels) = with_reference_blends(cfg, run_dir, model, val_frames)
         config = {
             "inner": architecture, "mean": list(cfg.mean), "std": list(cfg.std),
             "blends": cfg.reference_blend_count, **config,
         }  # fmt: skip
         architecture = "blend_contrast"
-    f_logits, f_labels = frame_logits(model, val_frames, torch.device("cpu"))
+    else:
+        f_logits, f_labels = frame_logits(model, val_frames, torch.device("cpu"))
     s_logits = sequence_logits(model, val)
     frame_t, frame_b = fit_platt(f_labels, f_logits)
     sequence_t, sequence_b = fit_platt(val[2].numpy(), s_logits)

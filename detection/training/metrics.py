@@ -1,6 +1,6 @@
 """Binary-classification metrics on probabilities (no scikit-learn needed)."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -146,6 +146,23 @@ def binary_report(
     )
 
 
+def _least_log_loss(labels: Sequence[int], score: Callable, parameters: list) -> None:
+    """Move `parameters` (float64 tensors) to where score() has the least log-loss on the
+    labels (L-BFGS)."""
+    import torch
+
+    y = torch.as_tensor(np.asarray(labels), dtype=torch.float64)
+    optimiser = torch.optim.LBFGS(parameters, lr=0.1, max_iter=500)
+
+    def closure() -> torch.Tensor:
+        optimiser.zero_grad()
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(score(), y)
+        loss.backward()
+        return loss
+
+    optimiser.step(closure)
+
+
 def fit_platt(labels: Sequence[int], logits: Sequence[float]) -> tuple[float, float]:
     """(T, bias) minimising the log-loss of sigmoid(logit / T + bias) (Platt, 1999).
 
@@ -154,19 +171,10 @@ def fit_platt(labels: Sequence[int], logits: Sequence[float]) -> tuple[float, fl
     """
     import torch
 
-    y = torch.as_tensor(np.asarray(labels), dtype=torch.float64)
     z = torch.as_tensor(np.asarray(logits), dtype=torch.float64)
     log_t = torch.zeros(1, dtype=torch.float64, requires_grad=True)
     bias = torch.zeros(1, dtype=torch.float64, requires_grad=True)
-    optimiser = torch.optim.LBFGS([log_t, bias], lr=0.1, max_iter=500)
-
-    def closure() -> torch.Tensor:
-        optimiser.zero_grad()
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(z / log_t.exp() + bias, y)
-        loss.backward()
-        return loss
-
-    optimiser.step(closure)
+    _least_log_loss(labels, lambda: z / log_t.exp() + bias, [log_t, bias])
     return float(log_t.detach().exp().clamp(0.05, 20.0)), float(bias.detach())
 
 
@@ -178,23 +186,20 @@ def fit_contrast_weight(
     A gap that says nothing gets a weight near 0."""
     import torch
 
-    y = torch.as_tensor(np.asarray(labels), dtype=torch.float64)
     own = torch.as_tensor(np.asarray(logits), dtype=torch.float64)
     gap = torch.as_tensor(np.asarray(gaps), dtype=torch.float64)
     scale = own.std().clamp_min(1e-6)
     ratio = float(scale / gap.std().clamp_min(1e-6))  # the weight fitted in standard units
     log_a = torch.zeros(1, dtype=torch.float64, requires_grad=True)
     raw_w = torch.full((1,), -3.0, dtype=torch.float64, requires_grad=True)  # starts near 0
+
     bias = torch.zeros(1, dtype=torch.float64, requires_grad=True)
-    optimiser = torch.optim.LBFGS([log_a, raw_w, bias], lr=0.1, max_iter=500)
 
-    def closure() -> torch.Tensor:
-        optimiser.zero_grad()
-        w = torch.nn.functional.softplus(raw_w) * ratio
-        score = log_a.exp() * (own - w * gap) / scale + bias
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(score, y)
-        loss.backward()
-        return loss
+    def weight() -> torch.Tensor:
+        return torch.nn.functional.softplus(raw_w) * ratio
 
-    optimiser.step(closure)
-    return float(torch.nn.functional.softplus(raw_w.detach()) * ratio)
+    def score() -> torch.Tensor:
+        return log_a.exp() * (own - weight() * gap) / scale + bias
+
+    _least_log_loss(labels, score, [log_a, raw_w, bias])
+    return float(weight().detach())

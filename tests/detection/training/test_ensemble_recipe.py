@@ -8,8 +8,10 @@ from detection.models import create_model, load_checkpoint
 from detection.models.card import weights_digest
 from detection.training.card_text import write_model_card
 from detection.training.config import TrainConfig
-from detection.training.data import REAL, read_crop_csv, split_by_identity
+from detection.training.data import REAL, FrameDataset, read_crop_csv, split_by_identity
 from detection.training.finalize import assemble
+from detection.training.frames import frame_logits
+from detection.training.metrics import fit_platt
 from detection.training.train import run
 from tests.support import small_crop_csv, train_and_val_videos
 
@@ -84,6 +86,14 @@ def test_ensemble_recipe_trains_each_seed_apart_and_calibrates_their_mean(tmp_pa
     weights = float(wrapped.frame_weight), float(wrapped.sequence_weight)
     assert all(w >= 0 for w in weights) and weights != (0.0, 0.0)
     assert wrapped_card.version != card.version
+    # Platt scaling fitted the frame logits this reading gives, weights and all.
+    val_crops = split_by_identity(read_crop_csv(csv_path), cfg.split_seed)["val"]
+    val_frames = FrameDataset(val_crops, cfg.input_size, cfg.mean, cfg.std, train=False)
+    # (Without its frame weight T moves by about 2 %, b by 0.016: this tells them apart.)
+    logits, frame_labels = frame_logits(wrapped, val_frames, torch.device("cpu"))
+    temperature, bias = fit_platt(frame_labels, logits)  # the fp16 copy: near, not equal
+    assert wrapped_card.frame_temperature == pytest.approx(temperature, rel=0.01)
+    assert wrapped_card.frame_bias == pytest.approx(bias, abs=0.005)
     write_model_card(wrapped_card, blends, tmp_path / "BLENDS.md")
     text = (tmp_path / "BLENDS.md").read_text()
     assert "— ensemble of 2 × cnn_lstm_mobilenet_v2, read with reference blends, version" in text
