@@ -5,6 +5,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+# The most a reference-blend gap may weigh against a logit, in units of their spreads (the
+# shipped fits: 0.2 to 0.3).
+MAX_CONTRAST_WEIGHT = 10.0
+
 
 def roc_auc(labels: Sequence[int], scores: Sequence[float]) -> float:
     """Area under the ROC curve via the rank statistic (ties get average ranks)."""
@@ -183,7 +187,9 @@ def fit_contrast_weight(
 ) -> float:
     """How much a face's reference-blend gap counts against its logit: the weight w ≥ 0 whose
     score logit − w·gap, scaled and shifted (a > 0, b), has the least log-loss on the labels.
-    A gap that says nothing gets a weight near 0."""
+    A gap that says nothing gets a weight near 0. Where the gap alone separates the labels
+    the loss falls for ever as w grows, so w stops at MAX_CONTRAST_WEIGHT standard units:
+    the gap decides there already, and an fp16 checkpoint still holds the weight."""
     import torch
 
     own = torch.as_tensor(np.asarray(logits), dtype=torch.float64)
@@ -202,4 +208,4 @@ def fit_contrast_weight(
         return log_a.exp() * (own - weight() * gap) / scale + bias
 
     _least_log_loss(labels, score, [log_a, raw_w, bias])
-    return float(weight().detach())
+    return min(float(weight().detach()), MAX_CONTRAST_WEIGHT * ratio)

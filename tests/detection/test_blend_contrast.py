@@ -17,7 +17,7 @@ from detection.models.blend_contrast import (
     reference_blend,
 )
 from detection.models.card import weights_digest
-from detection.training.metrics import fit_contrast_weight
+from detection.training.metrics import MAX_CONTRAST_WEIGHT, fit_contrast_weight
 from detection.training.sbi import random_blend_params, self_blend
 from tests.support import DFDC_FACES, require
 
@@ -133,12 +133,24 @@ def test_the_contrast_weight_is_what_separates_the_labels():
     assert fit_contrast_weight(backwards, logits, gaps) < 0.05
 
 
+def test_a_gap_that_alone_separates_the_labels_gets_a_bounded_weight():
+    """Separable labels drive the least log-loss weight off towards infinity: the fit stops at
+    MAX_CONTRAST_WEIGHT standard units, so the gap decides and fp16 still holds the weight."""
+    generator = np.random.default_rng(1)
+    logits, gaps = generator.normal(0, 3, 400), generator.normal(0, 2, 400)
+    labels = (gaps < 0).astype(int)
+    weight = fit_contrast_weight(labels, logits, gaps)
+    assert weight == pytest.approx(MAX_CONTRAST_WEIGHT * logits.std() / gaps.std(), rel=1e-3)
+    assert np.isfinite(np.float16(weight))
+
+
 def test_a_model_reads_its_first_blends_and_no_more_than_there_are():
     inner = {"inner": "cnn_lstm_mobilenet_v2", "mean": MEAN, "std": STD, "hidden_size": 8}
     six = create_model("blend_contrast", blends=6, **inner)
     assert six.blends == REFERENCE_BLENDS[:6]
     assert six.feature_dim == 7 * six.inner.feature_dim
-    assert create_model("blend_contrast", **inner).blends == REFERENCE_BLENDS[:3]  # as shipped
+    # A config that names no count (run 34's checkpoint) reads 3.
+    assert create_model("blend_contrast", **inner).blends == REFERENCE_BLENDS[:3]
     for wrong in (0, len(REFERENCE_BLENDS) + 1):
         with pytest.raises(ValueError, match="blends must be 1 to"):
             create_model("blend_contrast", blends=wrong, **inner)
