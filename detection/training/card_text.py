@@ -243,13 +243,15 @@ def _reference_blends(card: ModelCard) -> list[str]:
     if card.architecture != "blend_contrast":
         return []
     weights = card.metrics["reference_blend_weights"]
+    count = card.config.get("blends", DEFAULT_BLENDS)
+    blends = f"{count} fixed reference self-blend" + ("" if count == 1 else "s")
+    read = "the blend's logit" if count == 1 else "the blends' mean logit"
     return [
-        f"Every crop is also read after {card.config.get('blends', DEFAULT_BLENDS)} fixed"
-        " reference self-blends"
+        f"Every crop is also read after {blends}"
         " (ellipse masks, colour and geometry jitter, as in training): a real face looks much"
         " more fake once blended, a face already blended or swapped much less. A frame's"
-        f" logit is its own minus {weights['frame_weight']:.3f} × its gap (the blends' mean"
-        f" logit minus its own), a track's the model's minus {weights['sequence_weight']:.3f} ×"
+        f" logit is its own minus {weights['frame_weight']:.3f} × its gap ({read}"
+        f" minus its own), a track's the model's minus {weights['sequence_weight']:.3f} ×"
         " its frames' mean gap; both weights fitted on validation data.",
     ]
 
