@@ -52,35 +52,40 @@ def run(
     (run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
     timings_path = run_dir / "timings.json"
     timings = json.loads(timings_path.read_text()) if timings_path.exists() else {}
-    for stage in stages:
-        started = time.monotonic()
-        if stage == "frames":
-            for member, folder in cfg.member_runs(run_dir):
-                folder.mkdir(parents=True, exist_ok=True)
-                train_frames(member, folder, device)
-        elif stage == "temporal":
-            for member, folder in cfg.member_runs(run_dir):
-                train_temporal(member, folder, folder / "frames-best.pt")
-        elif stage == "calibrate":
-            calibrate(cfg, run_dir, output)
-        elif stage == "validate":
-            model, card = load_checkpoint(output, "cpu")
-            metrics = {**card.metrics, **validate_videos(cfg, output, run_dir)}
-            save_checkpoint(model, dataclasses.replace(card, metrics=metrics), output)
-        elif stage == "evaluate":
-            model, card = load_checkpoint(output, "cpu")
-            metrics = {**card.metrics, **evaluate_test(cfg, output, run_dir)}
-            metrics["training_minutes"] = {
-                k: round(v / 60, 1) for k, v in timings.items() if k in TRAINING_STAGES
-            }
-            card = dataclasses.replace(
-                card, metrics=metrics, notes=notes.read_text().strip() if notes else card.notes
-            )
-            save_checkpoint(model, card, output)
-            write_model_card(card, cfg, output.with_name("MODEL_CARD.md"))
-        timings[stage] = timings.get(stage, 0.0) + time.monotonic() - started
-        timings_path.write_text(json.dumps(timings, indent=2))
-        log.info("stage %s done in %.1f min", stage, (time.monotonic() - started) / 60)
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(cfg.threads)  # the fitted numbers move with it: the config decides
+    try:
+        for stage in stages:
+            started = time.monotonic()
+            if stage == "frames":
+                for member, folder in cfg.member_runs(run_dir):
+                    folder.mkdir(parents=True, exist_ok=True)
+                    train_frames(member, folder, device)
+            elif stage == "temporal":
+                for member, folder in cfg.member_runs(run_dir):
+                    train_temporal(member, folder, folder / "frames-best.pt")
+            elif stage == "calibrate":
+                calibrate(cfg, run_dir, output)
+            elif stage == "validate":
+                model, card = load_checkpoint(output, "cpu")
+                metrics = {**card.metrics, **validate_videos(cfg, output, run_dir)}
+                save_checkpoint(model, dataclasses.replace(card, metrics=metrics), output)
+            elif stage == "evaluate":
+                model, card = load_checkpoint(output, "cpu")
+                metrics = {**card.metrics, **evaluate_test(cfg, output, run_dir)}
+                metrics["training_minutes"] = {
+                    k: round(v / 60, 1) for k, v in timings.items() if k in TRAINING_STAGES
+                }
+                card = dataclasses.replace(
+                    card, metrics=metrics, notes=notes.read_text().strip() if notes else card.notes
+                )
+                save_checkpoint(model, card, output)
+                write_model_card(card, cfg, output.with_name("MODEL_CARD.md"))
+            timings[stage] = timings.get(stage, 0.0) + time.monotonic() - started
+            timings_path.write_text(json.dumps(timings, indent=2))
+            log.info("stage %s done in %.1f min", stage, (time.monotonic() - started) / 60)
+    finally:
+        torch.set_num_threads(previous_threads)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,7 +109,6 @@ def main(argv: list[str] | None = None) -> int:
         ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
     )
     torch.manual_seed(cfg.seed)
-    torch.set_num_threads(cfg.threads)
     run(cfg, args.run_dir, args.output, stages, device, args.notes)
     return 0
 

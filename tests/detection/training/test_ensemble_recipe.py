@@ -16,17 +16,7 @@ from detection.training.train import run
 from tests.support import small_crop_csv, train_and_val_videos
 
 
-@pytest.fixture
-def one_thread():
-    """The tiny recipe's fitted numbers move with torch's thread count, which the engine sets
-    when another test loaded a model first: pin it, so this test reads the same alone."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def test_ensemble_recipe_trains_each_seed_apart_and_calibrates_their_mean(tmp_path, one_thread):
+def test_ensemble_recipe_trains_each_seed_apart_and_calibrates_their_mean(tmp_path):
     """frames → temporal → calibrate of a two-seed ensemble, on a few crops and two videos;
     the second member trained on self-blended fakes alone (no DFDC face swap, no crop
     sequences), as `member_overrides` says."""
