@@ -48,10 +48,8 @@ class BlendParams:
 # random_blend_params(random.Random(seed)) for REFERENCE_BLEND_SEEDS, rounded: typical blends
 # of the training recipe, the first draws whose copy is neither blurred nor sharpened, chosen
 # before any result of the contrast was seen. A model reads the first `blends` of them (the
-# shipped one 1; run 34's checkpoint, which names no count, 3). Written out, so a model's
-# reading never moves with the recipe.
+# shipped one 1). Written out, so a model's reading never moves with the recipe.
 REFERENCE_BLEND_SEEDS = (100, 101, 102, 103, 104, 108)
-DEFAULT_BLENDS = 3  # for checkpoints that name no count
 _PLAIN = {"ratio": 1.0, "sharpen": False, "blur": 0.0}
 REFERENCE_BLENDS = (
     BlendParams(
@@ -145,7 +143,7 @@ class BlendContrast(nn.Module):
         inner: nn.Module,
         mean: tuple[float, ...],
         std: tuple[float, ...],
-        blends: int = DEFAULT_BLENDS,
+        blends: int,
     ) -> None:
         super().__init__()
         if not 1 <= blends <= len(REFERENCE_BLENDS):
@@ -200,7 +198,7 @@ def blend_contrast(
     inner: str,
     mean: list[float],
     std: list[float],
-    blends: int = DEFAULT_BLENDS,
+    blends: int,
     **inner_config: Any,
 ) -> BlendContrast:
     """The registered model `inner`, built with `inner_config`, read with its first `blends`

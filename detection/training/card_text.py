@@ -4,7 +4,6 @@ import json
 from pathlib import Path
 
 from detection.models import ModelCard
-from detection.models.blend_contrast import DEFAULT_BLENDS
 from detection.training.config import TrainConfig
 from detection.training.metrics import misordered_pairs
 
@@ -243,7 +242,7 @@ def _reference_blends(card: ModelCard) -> list[str]:
     if card.architecture != "blend_contrast":
         return []
     weights = card.metrics["reference_blend_weights"]
-    count = card.config.get("blends", DEFAULT_BLENDS)
+    count = card.config["blends"]
     blends = f"{count} fixed reference self-blend" + ("" if count == 1 else "s")
     read = "the blend's logit" if count == 1 else "the blends' mean logit"
     return [

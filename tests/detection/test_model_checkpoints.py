@@ -10,7 +10,12 @@ MEMBER = {"member": "cnn_lstm_mobilenet_v2", "members": 2}
 # The models that read another registered model, and what they read.
 WRAPPED = {
     "ensemble": MEMBER,
-    "blend_contrast": {"inner": "cnn_lstm_mobilenet_v2", "mean": [0.5] * 3, "std": [0.25] * 3},
+    "blend_contrast": {
+        "inner": "cnn_lstm_mobilenet_v2",
+        "mean": [0.5] * 3,
+        "std": [0.25] * 3,
+        "blends": 1,
+    },
 }
 
 
