@@ -185,7 +185,7 @@ class TrainConfig:
     # face already blended or swapped less (validation videos' crops: mean gap 7.8 to 11.6
     # for reals, -0.6 to 5.0 for their self-blends; DFDC validation: 7.84 against 4.17).
     # Run 34 read run 10's members so with 3 blends (frame weight 0.066, track weight 0.523):
-    # validation ECE 0.064 against 0.111 at equal AUC and accuracy; shipped.
+    # validation ECE 0.064 against 0.111 at equal AUC and accuracy; shipped until run 36.
     reference_blends: bool = False
     # How many of the reference blends (models/blend_contrast.py, up to 6) each crop is read
     # with, each one more pass of the CNN. Run 35 tried 6 on run 10's members: validation AUC
