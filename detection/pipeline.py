@@ -35,6 +35,7 @@ from detection.models import ModelCard, load_checkpoint
 from detection.models.card import CheckpointError
 from detection.scoring import (
     Verdict,
+    band_meaning,
     calibrate,
     min_track_frames,
     quality_notes,
@@ -315,18 +316,21 @@ def _score(
             )
     per_frame.sort(key=lambda f: (f.index, f.track))
     probability = video_probability([(len(t.frames), t.score) for t in track_results], analysed)
+    face_sides = [b.side for t in tracks for b in t.boxes]
     notes = quality_notes(
         frames_wanted=wanted,
         frames_analyzed=analysed,
         frames_missing=missing,
         track_lengths=[len(t) for t in tracks],
-        face_sides=[b.side for t in tracks for b in t.boxes],
+        face_sides=face_sides,
         input_size=card.input_size,
         video_height=info.height,
         video_width=info.width,
+        min_face_px=card.min_face_px,
     )
+    judgeable = not face_sides or float(np.median(face_sides)) >= card.min_face_px
     return DetectionResult(
-        verdict=verdict_for(probability, card.uncertain_band),
+        verdict=verdict_for(probability, card.uncertain_band, judgeable=judgeable),
         fake_probability=probability,
         frames_analyzed=analysed,
         faces_found=len(tracks),
@@ -339,6 +343,9 @@ def _score(
             "version": card.version,
             "threshold": card.threshold,
             "uncertain_band": list(card.uncertain_band),
+            "band_meaning": band_meaning(
+                card.uncertain_band, card.metrics.get("calibration", {}).get("max_false_alarm")
+            ),
             "trained": card.trained,
         },
         video=info,

@@ -27,16 +27,33 @@ def calibrate(
     return 1.0 / (1.0 + np.exp(-scaled))
 
 
-def verdict_for(probability: float | None, band: tuple[float, float]) -> Verdict:
-    """At or above the band: fake; at or below: real; inside: uncertain."""
+def verdict_for(
+    probability: float | None, band: tuple[float, float], *, judgeable: bool = True
+) -> Verdict:
+    """At or above the band: fake; at or below: real; inside, or for faces too small to judge
+    (`judgeable` False): uncertain."""
     if probability is None:
         return Verdict.NO_FACE
+    if not judgeable:
+        return Verdict.UNCERTAIN
     low, high = band
     if probability >= high:
         return Verdict.FAKE
     if probability <= low:
         return Verdict.REAL
     return Verdict.UNCERTAIN
+
+
+def band_meaning(band: tuple[float, float], max_false_alarm: float | None = None) -> str:
+    """What the verdict band means, in one or two sentences for the result page and the API."""
+    low, high = band
+    fake = f"At {high:.0%} or more a video is called fake"
+    if max_false_alarm is not None:
+        fake += f" (a level that at most {max_false_alarm:.0%} of real validation videos reach)"
+    return (
+        f"{fake}; at {low:.0%} or less, real. In between it is uncertain: the model leans one "
+        "way, but not far enough to name a video fake or to clear it."
+    )
 
 
 def min_track_frames(frames_analyzed: int) -> int:
@@ -67,6 +84,7 @@ def quality_notes(
     input_size: int,
     video_height: int,
     video_width: int,
+    min_face_px: int = 0,
 ) -> list[str]:
     """Sentences about why a result may be less reliable, or why there is no verdict."""
     notes = []
@@ -97,7 +115,13 @@ def quality_notes(
             f"Faces appear in too few frames (at most {max(track_lengths)} of {frames_analyzed}, "
             f"at least {needed} needed) to judge the video."
         )
-    if face_sides and float(np.median(face_sides)) < SMALL_FACE_RATIO * input_size:
+    median_face = float(np.median(face_sides)) if face_sides else 0.0
+    if face_sides and median_face < min_face_px:
+        notes.append(
+            f"Faces are about {round(median_face)} px, smaller than the {min_face_px} px this "
+            "model was shown to judge reliably, so the verdict is uncertain whatever the score."
+        )
+    elif face_sides and median_face < SMALL_FACE_RATIO * input_size:
         notes.append(
             f"Faces are small (about {round(float(np.median(face_sides)))} px); "
             "fine detail that reveals manipulation may be lost."

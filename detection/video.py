@@ -23,6 +23,23 @@ logger = logging.getLogger(__name__)
 CHUNK_FRAMES = 8  # frames decoded per batch: bounds memory and lets decoding overlap the rest
 _CONTAINER_MAGIC = (b"ftyp", b"moov", b"mdat", b"free", b"wide")  # ISO-BMFF box names at byte 4
 _EBML_MAGIC = b"\x1a\x45\xdf\xa3"  # Matroska / WebM
+# FFmpeg's demuxers for single pictures: a photo renamed .mp4 opens as a one-frame "video".
+_STILL_IMAGE_FORMATS = {
+    "image2",
+    "jpeg_pipe",
+    "png_pipe",
+    "webp_pipe",
+    "bmp_pipe",
+    "tiff_pipe",
+    "gif_pipe",
+    "jpegxl_pipe",
+    "qoi_pipe",
+    "dpx_pipe",
+    "pam_pipe",
+    "pgm_pipe",
+    "ppm_pipe",
+    "svg_pipe",
+}
 
 
 @dataclass(frozen=True)
@@ -95,6 +112,10 @@ def probe(path: Path) -> VideoInfo:
         logger.info("probe %s: %s", path, exc)
         raise UnreadableVideo(_unopenable_reason(path)) from exc
     with container:
+        if container.format.name in _STILL_IMAGE_FORMATS:
+            raise UnreadableVideo(
+                "The file is a still image, not a video: Unmask checks videos of people."
+            )
         if not container.streams.video:
             raise UnreadableVideo("The file has no video track.")
         stream = container.streams.video[0]

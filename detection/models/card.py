@@ -29,6 +29,7 @@ class ModelCard:
     std: tuple[float, float, float] = (0.229, 0.224, 0.225)
     threshold: float = 0.5  # calibrated probability at or above which a video is "fake"
     uncertain_band: tuple[float, float] = (0.35, 0.65)  # calibrated probabilities → "uncertain"
+    min_face_px: int = 0  # median face side below which a verdict is "uncertain" whatever the score
     # Platt scaling: p = sigmoid(logit / temperature + bias), fitted on validation data.
     sequence_temperature: float = 1.0
     sequence_bias: float = 0.0

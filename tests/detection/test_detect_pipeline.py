@@ -1,7 +1,6 @@
 """detect(): the whole engine on real and odd videos with a test checkpoint."""
 
 import base64
-import copy
 import dataclasses
 import io
 
@@ -17,10 +16,9 @@ from detection.errors import (
     VideoTooLong,
 )
 from detection.models import load_checkpoint, save_checkpoint
-from detection.models.ensemble import Ensemble
-from detection.pipeline import DEFAULT_MODEL_PATH, DetectOptions, detect
+from detection.pipeline import DetectOptions, detect
 from detection.stages import Stage
-from tests.support import require
+from tests.support import ffmpeg
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +47,9 @@ def test_real_face_video_gives_a_full_result(run, videos):
         [i / 30 for i in track["frames"]], abs=1e-3
     )
     assert out["model"]["name"] == "cnn_lstm_mobilenet_v2" and out["model"]["trained"] is False
+    low, high = out["model"]["uncertain_band"]
+    assert f"At {high:.0%} or more" in out["model"]["band_meaning"]
+    assert f"at {low:.0%} or less, real" in out["model"]["band_meaning"]
     assert out["video"]["width"] == 360 and out["video"]["codec"] == "h264"
     assert {"probe", "decode", "detect_faces", "features", "scoring", "total"} <= set(
         out["timings_ms"]
@@ -150,52 +151,36 @@ def test_missing_and_broken_checkpoints_are_clear_errors(videos, tmp_path):
         detect(videos["face.mp4"], options=DetectOptions(model_path=broken))
 
 
-def test_an_ensemble_checkpoint_runs_through_the_engine(untrained_checkpoint, videos, tmp_path):
-    """Two copies of one model as an ensemble: the engine gives that model's result."""
-    model, card = load_checkpoint(untrained_checkpoint)
-    ensemble = Ensemble([model, copy.deepcopy(model)])
-    config = {"member": card.architecture, "members": 2, **card.config}
-    path = tmp_path / "ensemble.pt"
-    save_checkpoint(
-        ensemble, dataclasses.replace(card, architecture="ensemble", config=config), path
-    )
-
-    def analyse(checkpoint):
-        options = DetectOptions(model_path=checkpoint, allow_untrained=True)
-        return detect(videos["face.mp4"], options=options).to_dict()
-
-    single, double = analyse(untrained_checkpoint), analyse(path)
-    assert double["model"]["name"] == "ensemble"
-    assert double["fake_probability"] == pytest.approx(single["fake_probability"], abs=1e-5)
-    assert [f["score"] for f in double["per_frame"]] == pytest.approx(
-        [f["score"] for f in single["per_frame"]], abs=1e-5
-    )
-    assert double["verdict"] == single["verdict"]
+@pytest.mark.parametrize("kind", ["JPEG", "PNG"])
+def test_a_still_image_renamed_mp4_is_refused_as_not_a_video(run, tmp_path, kind):
+    still = tmp_path / "photo.mp4"
+    Image.new("RGB", (320, 320), (180, 140, 120)).save(still, format=kind)
+    with pytest.raises(UnreadableVideo, match="still image, not a video"):
+        run(still)
 
 
-def test_the_shipped_model_reads_with_reference_blends_through_the_engine(videos, tmp_path):
-    """At weights 0 the reading gives its inner ensemble's result exactly; the fitted
-    weights move the video's score."""
-    require(DEFAULT_MODEL_PATH.is_file(), f"{DEFAULT_MODEL_PATH} has not been trained yet")
-    model, card = load_checkpoint(DEFAULT_MODEL_PATH)
-    assert card.architecture == "blend_contrast"
-    assert float(model.frame_weight) > 0 and float(model.sequence_weight) > 0
-    reading = ("inner", "mean", "std", "blends")
-    inner_config = {k: v for k, v in card.config.items() if k not in reading}
-    inner_card = dataclasses.replace(card, architecture=card.config["inner"], config=inner_config)
-    save_checkpoint(model.inner, inner_card, tmp_path / "inner.pt")
-    model.frame_weight.fill_(0.0)
-    model.sequence_weight.fill_(0.0)
-    save_checkpoint(model, card, tmp_path / "unweighted.pt")
+def test_faces_too_small_to_judge_get_uncertain_with_the_reason(
+    claims_trained_checkpoint, videos, tmp_path, ffmpeg_ok
+):
+    """Below the card's smallest judged face the verdict is uncertain, however sure the score;
+    the same video with faces above it gets the score's own verdict."""
+    tiny = tmp_path / "tiny.mp4"
+    ffmpeg("-i", str(videos["face.mp4"]), "-vf", "scale=96:96", "-c:v", "libx264",
+           "-pix_fmt", "yuv420p", "-an", str(tiny))  # fmt: skip
+    model, card = load_checkpoint(claims_trained_checkpoint)
+    # A band that reads every score as "real" unless the face gate steps in.
+    gated = dataclasses.replace(card, uncertain_band=(1.0, 1.0), min_face_px=60)
+    save_checkpoint(model, gated, tmp_path / "gated.pt")
 
-    def analyse(checkpoint):
-        return detect(videos["face.mp4"], options=DetectOptions(model_path=checkpoint)).to_dict()
+    def analyse(path):
+        return detect(path, options=DetectOptions(model_path=tmp_path / "gated.pt")).to_dict()
 
-    shipped, unweighted = analyse(DEFAULT_MODEL_PATH), analyse(tmp_path / "unweighted.pt")
-    inner = analyse(tmp_path / "inner.pt")
-    assert shipped["model"]["name"] == "blend_contrast" and inner["model"]["name"] == "ensemble"
-    assert unweighted["fake_probability"] == pytest.approx(inner["fake_probability"], abs=2e-4)
-    assert [f["score"] for f in unweighted["per_frame"]] == pytest.approx(
-        [f["score"] for f in inner["per_frame"]], abs=2e-4
-    )
-    assert shipped["fake_probability"] != pytest.approx(unweighted["fake_probability"], abs=1e-3)
+    small = analyse(tiny)
+    assert small["faces_found"] >= 1
+    side = max(x2 - x1 for t in small["tracks"] for x1, _, x2, _ in t["boxes"])
+    assert side < 60
+    assert small["verdict"] == "uncertain"
+    assert any("smaller than the 60 px" in note for note in small["quality"])
+    large = analyse(videos["face.mp4"])
+    assert large["verdict"] == "real"
+    assert not any("smaller than the 60 px" in note for note in large["quality"])

@@ -216,7 +216,7 @@ def verdict_words(analysis: Analysis, model: dict[str, Any]) -> dict[str, str]:
     if analysis.status != Status.DONE:
         return {}
     band = model.get("uncertain_band") or [None, None]
-    band_text = (
+    band_text = model.get("band_meaning") or (
         f"Between {band[0]:.0%} and {band[1]:.0%} the model calls a video uncertain."
         if None not in band
         else ""
