@@ -58,3 +58,22 @@ def ffmpeg(*args: str) -> None:
 def has_encoder(name: str) -> bool:
     out = subprocess.run(["ffmpeg", "-hide_banner", "-encoders"], capture_output=True, text=True)
     return f" {name} " in out.stdout
+
+
+WILD = SHARED_DATA / "wild"
+
+
+def small_wild_csv(folder: Path, rows: dict[str, str]) -> Path:
+    """A labelled video CSV of a few wild-set videos ({file: split}), keeping each row's
+    label, method and group, with absolute paths."""
+    labels = WILD / "labels.csv"
+    require(labels.is_file(), f"{labels} not found (../shared/data is read at run time)")
+    lines = ["file,label,method,split,group"]
+    for line in labels.read_text().splitlines()[1:]:
+        file, label, method, _, group = line.split(",")[:5]
+        if file in rows:
+            lines.append(f"{WILD / 'videos' / file},{label},{method},{rows[file]},{group}")
+    assert len(lines) == len(rows) + 1, "a wild-set file named by the test is missing"
+    path = folder / "labels.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path

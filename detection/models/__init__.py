@@ -1,10 +1,6 @@
 """Model families and the checkpoint format. Import a family module here to register it."""
 
-from detection.models import (
-    blend_contrast,  # noqa: F401  (registers the reference-blend reading of any of them)
-    cnn_lstm,  # noqa: F401  (registers the CNN-LSTM family)
-    ensemble,  # noqa: F401  (registers ensembles of them)
-)
+from detection.models import cnn_lstm  # noqa: F401  (registers the CNN-LSTM family)
 from detection.models.card import ModelCard, load_checkpoint, save_checkpoint
 from detection.models.registry import create_model, list_models, register_model
 

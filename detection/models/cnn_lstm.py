@@ -1,11 +1,11 @@
 """CNN-LSTM: a CNN encodes each face crop, an LSTM reads a face track's sequence of codes.
 
-The frame head scores single crops (the per-frame timeline and the frame-level training
-stage); the sequence head scores a whole track from the LSTM's last hidden state, so the
-LSTM really sees the sequence (packed by length, batch_first). With `frame_skip` the track's
-logit is the mean of its frame logits plus the LSTM's correction: the LSTM, trained on only
-13 videos' tracks, then learns what the sequence adds to the frame evidence instead of
-replacing the frame head that saw 16,000 DFDC faces.
+The frame head scores single crops (the per-frame timeline, and the frame training stage). A
+track's logit is the mean of its frame logits plus the LSTM's correction, read from its last
+hidden state over the whole sequence (packed by length): the LSTM learns what the sequence
+adds to the frame evidence rather than replacing the frame head that saw far more faces.
+With `lstm=False` the track's logit is the mean alone (mean pooling), the baseline the LSTM
+must beat on validation video to be shipped.
 """
 
 from collections.abc import Callable
@@ -23,29 +23,7 @@ def _mobilenet_v2() -> tuple[nn.Module, int]:
     return nn.Sequential(net.features, nn.AdaptiveAvgPool2d(1), nn.Flatten()), 1280
 
 
-def _resnext50_32x4d() -> tuple[nn.Module, int]:
-    net = torchvision.models.resnext50_32x4d(weights=None)
-    net.fc = nn.Identity()
-    return net, 2048
-
-
-def _efficientnet(variant: str, width: int) -> Callable[[], tuple[nn.Module, int]]:
-    def build() -> tuple[nn.Module, int]:
-        net = getattr(torchvision.models, variant)(weights=None)
-        return nn.Sequential(net.features, nn.AdaptiveAvgPool2d(1), nn.Flatten()), width
-
-    return build
-
-
-BACKBONES: dict[str, Callable[[], tuple[nn.Module, int]]] = {
-    "mobilenet_v2": _mobilenet_v2,
-    "resnext50_32x4d": _resnext50_32x4d,
-    "efficientnet_b0": _efficientnet("efficientnet_b0", 1280),
-    "efficientnet_b1": _efficientnet("efficientnet_b1", 1280),
-    "efficientnet_b2": _efficientnet("efficientnet_b2", 1408),
-    "efficientnet_b3": _efficientnet("efficientnet_b3", 1536),
-    "efficientnet_b4": _efficientnet("efficientnet_b4", 1792),
-}
+BACKBONES: dict[str, Callable[[], tuple[nn.Module, int]]] = {"mobilenet_v2": _mobilenet_v2}
 
 
 class CnnLstm(nn.Module):
@@ -55,22 +33,23 @@ class CnnLstm(nn.Module):
         hidden_size: int = 128,
         num_layers: int = 1,
         dropout: float = 0.2,
-        frame_skip: bool = False,
+        lstm: bool = True,
     ) -> None:
         super().__init__()
-        self.frame_skip = frame_skip
         if backbone not in BACKBONES:
             raise ValueError(f"unknown backbone {backbone!r}; known: {', '.join(BACKBONES)}")
         self.encoder, self.feature_dim = BACKBONES[backbone]()
         self.frame_head = nn.Sequential(nn.Dropout(dropout), nn.Linear(self.feature_dim, 1))
-        self.lstm = nn.LSTM(
-            self.feature_dim,
-            hidden_size,
-            num_layers=num_layers,
-            batch_first=True,
-            dropout=dropout if num_layers > 1 else 0.0,
-        )
-        self.sequence_head = nn.Sequential(nn.Dropout(dropout), nn.Linear(hidden_size, 1))
+        self.lstm: nn.LSTM | None = None
+        if lstm:
+            self.lstm = nn.LSTM(
+                self.feature_dim,
+                hidden_size,
+                num_layers=num_layers,
+                batch_first=True,
+                dropout=dropout if num_layers > 1 else 0.0,
+            )
+            self.sequence_head = nn.Sequential(nn.Dropout(dropout), nn.Linear(hidden_size, 1))
 
     def features(self, crops: Tensor) -> Tensor:
         """(N, 3, H, W) normalised crops → (N, F) codes."""
@@ -82,6 +61,9 @@ class CnnLstm(nn.Module):
 
     def sequence_logits(self, features: Tensor, lengths: Tensor | None = None) -> Tensor:
         """(B, T, F) codes of B tracks, padded to T → (B) logits that the track is fake."""
+        mean = self._mean_frame_logits(features, lengths)
+        if self.lstm is None:
+            return mean
         if lengths is None:
             _, (hidden, _) = self.lstm(features)
         else:
@@ -89,10 +71,7 @@ class CnnLstm(nn.Module):
                 features, lengths.cpu(), batch_first=True, enforce_sorted=False
             )
             _, (hidden, _) = self.lstm(packed)
-        logits = self.sequence_head(hidden[-1]).squeeze(-1)
-        if self.frame_skip:
-            logits = logits + self._mean_frame_logits(features, lengths)
-        return logits
+        return mean + self.sequence_head(hidden[-1]).squeeze(-1)
 
     def _mean_frame_logits(self, features: Tensor, lengths: Tensor | None) -> Tensor:
         frames = self.frame_logits(features)
@@ -111,14 +90,10 @@ class CnnLstm(nn.Module):
 
 def _builder(backbone: str) -> Callable[..., CnnLstm]:
     def build(
-        hidden_size: int = 128, num_layers: int = 1, dropout: float = 0.2, frame_skip: bool = False
+        hidden_size: int = 128, num_layers: int = 1, dropout: float = 0.2, lstm: bool = True
     ) -> CnnLstm:
         return CnnLstm(
-            backbone,
-            hidden_size=hidden_size,
-            num_layers=num_layers,
-            dropout=dropout,
-            frame_skip=frame_skip,
+            backbone, hidden_size=hidden_size, num_layers=num_layers, dropout=dropout, lstm=lstm
         )
 
     build.__name__ = f"cnn_lstm_{backbone}"

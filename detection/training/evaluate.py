@@ -1,11 +1,13 @@
-"""Score a labelled dataset with a checkpoint and report AUC, accuracy, F1, ECE and a ROC plot.
+"""Score a labelled dataset with a checkpoint, the way users meet the model.
 
-Images (face crops) are scored by the frame head; videos go through the whole engine
-(`detection.pipeline.detect`), exactly as users' videos do. The baseline column replaces the
+Videos go through the whole engine (`detection.pipeline.detect`) and are judged by the verdict
+a person would read: how many real videos are called fake (false alarms, the costliest error:
+they name an innocent person), how many fakes are called real (misses), how many are left
+"uncertain", and how well real and fake are ranked overall, per manipulation method and per
+resolution. Face-crop images are scored by the frame head. The mean-pool column replaces the
 LSTM by the mean of the frame scores of the most suspicious track.
 """
 
-import io
 import json
 import logging
 from collections.abc import Callable, Sequence
@@ -14,48 +16,38 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
 from detection.models import ModelCard, load_checkpoint
 from detection.scoring import calibrate
-from detection.training.data import identity_split, read_crop_csv, to_tensor
-from detection.training.layouts import Sample, find_samples
-from detection.training.metrics import binary_report, roc_curve
+from detection.training.dfdc import identity_split, load_images, read_crop_csv
+from detection.training.frames import encode
+from detection.training.layouts import Sample, find_samples, read_video_csv
+from detection.training.metrics import binary_report, expected_calibration_error, roc_auc, roc_curve
 
 log = logging.getLogger(__name__)
+
+# Short sides at which a video's figures are reported apart: sharpness must not decide.
+RESOLUTION_BANDS = ((0, 256, "under 256 px"), (256, 480, "256-479 px"), (480, 10**6, "480 px+"))
+RELIABILITY_BINS = 10
 
 
 @dataclass
 class Scored:
-    paths: list[str] = field(default_factory=list)
-    labels: list[int] = field(default_factory=list)
-    scores: list[float] = field(default_factory=list)
-    baseline: list[float] = field(default_factory=list)
-    skipped: list[dict] = field(default_factory=list)  # no face / unreadable, with the reason
+    samples: list[dict] = field(default_factory=list)  # one per scored sample
+    skipped: list[dict] = field(default_factory=list)  # unreadable or no face, with the reason
 
 
 def score_images(
     model, card: ModelCard, paths: Sequence[Path], device: torch.device, batch: int = 64
 ) -> np.ndarray:
     """Calibrated frame-head probabilities for face-crop images."""
-    probabilities = []
+    from detection.training.dfdc import CropItem
+
+    images = load_images([CropItem(Path(p), 0, "") for p in paths], card.input_size)
     with torch.inference_mode():
-        for start in range(0, len(paths), batch):
-            tensors = [
-                to_tensor(
-                    Image.open(io.BytesIO(Path(p).read_bytes()))
-                    .convert("RGB")
-                    .resize((card.input_size, card.input_size), Image.BILINEAR),
-                    card.mean,
-                    card.std,
-                )
-                for p in paths[start : start + batch]
-            ]
-            logits = model.frame_logits(model.features(torch.stack(tensors).to(device)))
-            probabilities.append(
-                calibrate(logits.float().cpu().numpy(), card.frame_temperature, card.frame_bias)
-            )
-    return np.concatenate(probabilities) if probabilities else np.zeros(0)
+        codes = encode(model, images, card.mean, card.std, batch_size=batch, device=device)
+        logits = model.frame_logits(codes).float().cpu().numpy()
+    return calibrate(logits, card.frame_temperature, card.frame_bias)
 
 
 def mean_pool_score(result: dict) -> float | None:
@@ -81,10 +73,10 @@ def score_samples(
     if images:
         model, card = load_checkpoint(model_path, device)
         probabilities = score_images(model, card, [s.path for s in images], torch.device(device))
-        scored.paths += [str(s.path) for s in images]
-        scored.labels += [s.label for s in images]
-        scored.scores += probabilities.tolist()
-        scored.baseline += probabilities.tolist()
+        band = card.uncertain_band
+        for sample, p in zip(images, probabilities.tolist(), strict=True):
+            verdict = "fake" if p >= band[1] else "real" if p <= band[0] else "uncertain"
+            scored.samples.append(_row(sample, p, p, verdict))
     videos = [s for s in samples if s.kind == "video"]
     options = DetectOptions(frames=frames, device=device, model_path=model_path)
     for number, sample in enumerate(videos, 1):
@@ -100,21 +92,80 @@ def score_samples(
                 {"path": str(sample.path), "reason": "; ".join(result["quality"])}
             )
             continue
-        scored.paths.append(str(sample.path))
-        scored.labels.append(sample.label)
-        scored.scores.append(result["fake_probability"])
-        scored.baseline.append(mean_pool_score(result))
+        row = _row(sample, result["fake_probability"], mean_pool_score(result), result["verdict"])
+        row["short_side"] = min(result["video"]["width"], result["video"]["height"])
+        row["quality"] = result["quality"]
+        scored.samples.append(row)
     return scored
 
 
-def per_sample(scored: Scored) -> list[dict]:
-    """Every scored sample with its label and both scores: the report's figures say how
-    often the model is wrong, these say on which samples."""
+def _row(sample: Sample, probability: float, baseline: float | None, verdict: str) -> dict:
+    return {
+        "path": str(sample.path),
+        "label": sample.label,
+        "method": sample.method or ("pristine" if sample.label == 0 else "fake"),
+        "group": sample.group,
+        "fake_probability": probability,
+        "mean_pool": baseline,
+        "verdict": verdict,
+    }
+
+
+def verdict_shares(rows: Sequence[dict]) -> dict[str, float | int]:
+    """How the verdicts fall: false alarms are reals called fake, misses fakes called real."""
+    reals = [r for r in rows if r["label"] == 0]
+    fakes = [r for r in rows if r["label"] == 1]
+
+    def share(part: Sequence[dict], verdict: str) -> float:
+        return sum(r["verdict"] == verdict for r in part) / len(part) if part else float("nan")
+
+    return {
+        "reals": len(reals),
+        "fakes": len(fakes),
+        "false_alarms": share(reals, "fake"),
+        "misses": share(fakes, "real"),
+        "uncertain": share(rows, "uncertain"),
+    }
+
+
+def ranking(rows: Sequence[dict], key: str = "fake_probability") -> dict[str, float]:
+    """AUC of all fakes against all reals, and of each method's fakes against all reals."""
+    reals = [r for r in rows if r["label"] == 0]
+
+    def auc(fakes: Sequence[dict]) -> float:
+        part = [*reals, *fakes]
+        return roc_auc([r["label"] for r in part], [r[key] for r in part])
+
+    out = {"all": auc([r for r in rows if r["label"] == 1])}
+    for method in sorted({r["method"] for r in rows if r["label"] == 1}):
+        out[method] = auc([r for r in rows if r["label"] == 1 and r["method"] == method])
+    return out
+
+
+def by_resolution(rows: Sequence[dict]) -> dict[str, dict]:
+    out = {}
+    for low, high, name in RESOLUTION_BANDS:
+        part = [r for r in rows if low <= r.get("short_side", -1) < high]
+        if part:
+            out[name] = {"auc": ranking(part)["all"], **verdict_shares(part)}
+    return out
+
+
+def reliability(rows: Sequence[dict], bins: int = RELIABILITY_BINS) -> list[dict]:
+    """Per probability bin: how many samples, their mean probability, their share of fakes."""
+    p = np.array([r["fake_probability"] for r in rows], dtype=np.float64)
+    y = np.array([r["label"] for r in rows], dtype=np.float64)
+    which = np.clip((p * bins).astype(int), 0, bins - 1)
     return [
-        {"path": path, "label": label, "fake_probability": score, "mean_pool": baseline}
-        for path, label, score, baseline in zip(
-            scored.paths, scored.labels, scored.scores, scored.baseline, strict=True
-        )
+        {
+            "low": b / bins,
+            "high": (b + 1) / bins,
+            "count": int((which == b).sum()),
+            "mean_probability": float(p[which == b].mean()),
+            "fake_share": float(y[which == b].mean()),
+        }
+        for b in range(bins)
+        if (which == b).any()
     ]
 
 
@@ -125,25 +176,57 @@ def worst_errors(samples: Sequence[dict], threshold: float, count: int) -> list[
     return wrong[:count]
 
 
-def plot_roc(curves: dict[str, tuple[Sequence[int], Sequence[float]]], path: Path) -> None:
+def plot_report(rows: Sequence[dict], path: Path) -> None:
+    """ROC per method beside the reliability diagram, in one PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from detection.training.metrics import roc_auc
-
-    fig, ax = plt.subplots(figsize=(5, 5), dpi=100)
-    for name, (labels, scores) in curves.items():
-        fpr, tpr = roc_curve(labels, scores)
-        ax.plot(fpr, tpr, label=f"{name} (AUC {roc_auc(labels, scores):.3f})")
-    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
-    ax.set(xlabel="false positive rate", ylabel="true positive rate", xlim=(0, 1), ylim=(0, 1))
-    ax.legend(loc="lower right")
+    fig, (roc_ax, rel_ax) = plt.subplots(1, 2, figsize=(10, 5), dpi=100)
+    reals = [r for r in rows if r["label"] == 0]
+    fakes_by = {"all fakes": [r for r in rows if r["label"] == 1]}
+    for method in sorted({r["method"] for r in rows if r["label"] == 1}):
+        fakes_by[method] = [r for r in rows if r["label"] == 1 and r["method"] == method]
+    for name, fakes in fakes_by.items():
+        part = [*reals, *fakes]
+        labels, scores = [r["label"] for r in part], [r["fake_probability"] for r in part]
+        if len(set(labels)) == 2:
+            fpr, tpr = roc_curve(labels, scores)
+            roc_ax.plot(fpr, tpr, label=f"{name} (AUC {roc_auc(labels, scores):.3f})")
+    roc_ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
+    roc_ax.set(xlabel="real videos called fake", ylabel="fakes caught", xlim=(0, 1), ylim=(0, 1))
+    roc_ax.legend(loc="lower right", fontsize="small")
+    bins = reliability(rows)
+    rel_ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
+    rel_ax.plot([b["mean_probability"] for b in bins], [b["fake_share"] for b in bins], marker="o")
+    for b in bins:
+        rel_ax.annotate(str(b["count"]), (b["mean_probability"], b["fake_share"]), fontsize=7)
+    rel_ax.set(
+        xlabel="fake probability given", ylabel="share that is fake", xlim=(0, 1), ylim=(0, 1)
+    )
+    rel_ax.set_title("reliability (numbers: samples per bin)", fontsize="small")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
     plt.close(fig)
+
+
+def select(
+    dataset: Path, layout: str, samples: list[Sample], card: ModelCard, split: str | None
+) -> list[Sample]:
+    """One split: an identity split of a face-crop CSV, or a labelled video CSV's own split
+    (its `test` being the val groups the model's card holds back)."""
+    if not split:
+        return samples
+    if layout == "labelled video csv":
+        held_back = frozenset(card.metrics.get("test_groups", ()))
+        return [s for s in read_video_csv(Path(dataset), held_back) if s.split == split]
+    if layout == "face-crop csv":
+        seed = card.metrics.get("split", {}).get("seed", 0)
+        keep = {i.path for i in read_crop_csv(dataset) if identity_split(i.identity, seed) == split}
+        return [s for s in samples if s.path in keep]
+    raise ValueError("--split applies to face-crop CSVs and labelled video CSVs")
 
 
 def evaluate_dataset(
@@ -156,37 +239,42 @@ def evaluate_dataset(
     frames: int | None = None,
     on_sample: Callable[[int, int], None] | None = None,
 ) -> dict:
-    """Score every sample, write report.json and roc.png into out_dir, return the report."""
+    """Score every sample, write report.json and report.png into out_dir, return the report."""
     _, card = load_checkpoint(model_path, "cpu")
     layout, samples = find_samples(dataset)
-    if split:
-        if layout != "face-crop csv":
-            raise ValueError("--split applies to face-crop CSVs with an identity column")
-        seed = card.metrics.get("split", {}).get("seed", 0)
-        keep = {i.path for i in read_crop_csv(dataset) if identity_split(i.identity, seed) == split}
-        samples = [s for s in samples if s.path in keep]
+    if layout == "labelled video csv" and dataset.is_dir():
+        dataset = dataset / "labels.csv"
+    samples = select(dataset, layout, samples, card, split)
     if not samples:
-        raise ValueError(f"{dataset}: no samples found ({layout})")
+        raise ValueError(f"{dataset}: no samples found ({layout}{', ' + split if split else ''})")
     scored = score_samples(samples, model_path, device, frames, on_sample)
-    threshold = card.threshold
+    rows = scored.samples
+    labels = [r["label"] for r in rows]
+    probabilities = [r["fake_probability"] for r in rows]
+    baseline = [r for r in rows if r["mean_pool"] is not None]
     report = {
         "dataset": str(dataset),
         "layout": layout,
         "split": split,
-        "model": {"name": card.architecture, "version": card.version},
+        "model": {
+            "name": card.architecture,
+            "version": card.version,
+            "uncertain_band": list(card.uncertain_band),
+        },
         "samples": len(samples),
-        "scored": len(scored.labels),
+        "scored": len(rows),
         "skipped": scored.skipped,
-        "model_metrics": binary_report(scored.labels, scored.scores, threshold).to_dict(),
-        "baseline_mean_pool": binary_report(scored.labels, scored.baseline, threshold).to_dict(),
-        "per_sample": per_sample(scored),
+        "auc": ranking(rows),
+        "verdicts": verdict_shares(rows),
+        "ece": expected_calibration_error(labels, probabilities) if rows else float("nan"),
+        "per_resolution": by_resolution(rows),
+        "baseline_mean_pool_auc": ranking(baseline, "mean_pool") if baseline else {},
+        "model_metrics": binary_report(labels, probabilities, card.threshold).to_dict(),
+        "reliability": reliability(rows) if rows else [],
+        "per_sample": rows,
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "report.json").write_text(json.dumps(report, indent=2))
-    if len(set(scored.labels)) == 2:
-        plot_roc(
-            {"CNN-LSTM": (scored.labels, scored.scores),
-             "mean-pool baseline": (scored.labels, scored.baseline)},
-            out_dir / "roc.png",
-        )  # fmt: skip
+    if len(set(labels)) == 2:
+        plot_report(rows, out_dir / "report.png")
     return report

@@ -1,13 +1,9 @@
 """Binary-classification metrics on probabilities (no scikit-learn needed)."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
-
-# The most a reference-blend gap may weigh against a logit, in units of their spreads (the
-# track weights of runs 34 and 36: 0.29 and 0.20).
-MAX_CONTRAST_WEIGHT = 10.0
 
 
 def roc_auc(labels: Sequence[int], scores: Sequence[float]) -> float:
@@ -92,22 +88,6 @@ def grouped_auc_interval(
     return float(low), float(high)
 
 
-def misordered_pairs(
-    labels: Sequence[int], scores: Sequence[float], groups: Sequence[str]
-) -> dict[str, float]:
-    """Real/fake pairs the scores order wrongly (a tie counts half), summed by the real
-    sample's group: 1 - AUC is their total over the number of pairs, so this says which real
-    videos the AUC's shortfall comes from."""
-    y = np.asarray(labels, dtype=np.int64)
-    s = np.asarray(scores, dtype=np.float64)
-    fakes = s[y == 1]
-    wrong: dict[str, float] = {}
-    for score, group in zip(s[y == 0], np.asarray(groups)[y == 0], strict=True):
-        count = float((fakes < score).sum() + 0.5 * (fakes == score).sum())
-        wrong[str(group)] = wrong.get(str(group), 0.0) + count
-    return wrong
-
-
 @dataclass(frozen=True)
 class Report:
     count: int
@@ -150,62 +130,34 @@ def binary_report(
     )
 
 
-def _least_log_loss(labels: Sequence[int], score: Callable, parameters: list) -> None:
-    """Move `parameters` (float64 tensors) to where score() has the least log-loss on the
-    labels (L-BFGS)."""
+def fit_platt(
+    labels: Sequence[int], logits: Sequence[float], *, balanced: bool = False
+) -> tuple[float, float]:
+    """(T, bias) minimising the log-loss of sigmoid(logit / T + bias) (Platt, 1999), by L-BFGS.
+
+    The bias matters: a head trained on one class balance and scored on another is shifted,
+    which temperature alone cannot undo. `balanced`: both labels weigh the same in the loss,
+    so a probability reads as if real and fake were equally common, whatever the mix of the
+    calibration set (the world's mix is unknown).
+    """
     import torch
 
     y = torch.as_tensor(np.asarray(labels), dtype=torch.float64)
-    optimiser = torch.optim.LBFGS(parameters, lr=0.1, max_iter=500)
+    z = torch.as_tensor(np.asarray(logits), dtype=torch.float64)
+    weight = torch.ones_like(y)
+    if balanced:
+        positives = float(y.sum())
+        weight = torch.where(y == 1, len(y) / (2 * positives), len(y) / (2 * (len(y) - positives)))
+    log_t = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    bias = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    optimiser = torch.optim.LBFGS([log_t, bias], lr=0.1, max_iter=500)
 
     def closure() -> torch.Tensor:
         optimiser.zero_grad()
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(score(), y)
+        scores = z / log_t.exp() + bias
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(scores, y, weight=weight)
         loss.backward()
         return loss
 
     optimiser.step(closure)
-
-
-def fit_platt(labels: Sequence[int], logits: Sequence[float]) -> tuple[float, float]:
-    """(T, bias) minimising the log-loss of sigmoid(logit / T + bias) (Platt, 1999).
-
-    The bias matters: a head trained on one class balance and scored on another is shifted,
-    which temperature alone cannot undo.
-    """
-    import torch
-
-    z = torch.as_tensor(np.asarray(logits), dtype=torch.float64)
-    log_t = torch.zeros(1, dtype=torch.float64, requires_grad=True)
-    bias = torch.zeros(1, dtype=torch.float64, requires_grad=True)
-    _least_log_loss(labels, lambda: z / log_t.exp() + bias, [log_t, bias])
     return float(log_t.detach().exp().clamp(0.05, 20.0)), float(bias.detach())
-
-
-def fit_contrast_weight(
-    labels: Sequence[int], logits: Sequence[float], gaps: Sequence[float]
-) -> float:
-    """How much a face's reference-blend gap counts against its logit: the weight w ≥ 0 whose
-    score logit − w·gap, scaled and shifted (a > 0, b), has the least log-loss on the labels.
-    A gap that says nothing gets a weight near 0. Where the gap alone separates the labels
-    the loss falls for ever as w grows, so w stops at MAX_CONTRAST_WEIGHT standard units:
-    the gap decides there already, and an fp16 checkpoint still holds the weight."""
-    import torch
-
-    own = torch.as_tensor(np.asarray(logits), dtype=torch.float64)
-    gap = torch.as_tensor(np.asarray(gaps), dtype=torch.float64)
-    scale = own.std().clamp_min(1e-6)
-    ratio = float(scale / gap.std().clamp_min(1e-6))  # the weight fitted in standard units
-    log_a = torch.zeros(1, dtype=torch.float64, requires_grad=True)
-    raw_w = torch.full((1,), -3.0, dtype=torch.float64, requires_grad=True)  # starts near 0
-
-    bias = torch.zeros(1, dtype=torch.float64, requires_grad=True)
-
-    def weight() -> torch.Tensor:
-        return torch.nn.functional.softplus(raw_w) * ratio
-
-    def score() -> torch.Tensor:
-        return log_a.exp() * (own - weight() * gap) / scale + bias
-
-    _least_log_loss(labels, score, [log_a, raw_w, bias])
-    return min(float(weight().detach()), MAX_CONTRAST_WEIGHT * ratio)

@@ -1,4 +1,4 @@
-"""`manage.py evaluate_detector DATASET`: AUC, accuracy, F1, ECE, confusion matrix, ROC plot."""
+"""`manage.py evaluate_detector DATASET`: false alarms, misses, AUC per method, reliability."""
 
 from pathlib import Path
 
@@ -12,7 +12,8 @@ class Command(BaseCommand):
     help = (
         "Evaluate a checkpoint on a labelled dataset: real/ + fake/ folders, a FaceForensics++ "
         "tree, a DFDC folder with metadata.json, Celeb-DF with List_of_testing_videos.txt, or "
-        "a face-crop CSV (file,label[,identity])."
+        "a labelled video CSV (file,label,method[,split,group], like the wild set's labels.csv) "
+        "or a face-crop CSV (file,label[,identity])."
     )
 
     def add_arguments(self, parser):
@@ -22,7 +23,10 @@ class Command(BaseCommand):
         parser.add_argument("--device", default="cpu")
         parser.add_argument("--frames", type=int, help="frames per video (default: the card's)")
         parser.add_argument(
-            "--split", choices=("train", "val", "test"), help="face-crop CSV: one identity split"
+            "--split",
+            choices=("train", "val", "test"),
+            help="face-crop CSV: one identity split; labelled video CSV: its split, test being "
+            "the val groups the model's card holds back",
         )
 
     def handle(self, *args, **options):
@@ -42,23 +46,41 @@ class Command(BaseCommand):
             )
         except (LayoutError, CheckpointError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
-        for name in ("model_metrics", "baseline_mean_pool"):
-            r = report[name]
-            c = r["confusion"]
-            self.stdout.write(
-                f"{name:20s} n={r['count']} AUC={r['auc']:.4f} acc={r['accuracy']:.4f} "
-                f"P={r['precision']:.4f} R={r['recall']:.4f} F1={r['f1']:.4f} ECE={r['ece']:.4f} "
-                f"tp={c['tp']} fp={c['fp']} tn={c['tn']} fn={c['fn']}"
-            )
-        threshold = report["model_metrics"]["threshold"]
-        wrong = worst_errors(report["per_sample"], threshold, count=5)
+        self.stdout.write(_summary(report))
+        band = report["model"]["uncertain_band"]
+        wrong = worst_errors(report["per_sample"], band[1], count=5)
         if wrong:
-            self.stdout.write(f"most confidently wrong (threshold {threshold}):")
+            self.stdout.write(f"most confidently wrong (fake at {band[1]:.3f} or more):")
             for sample in wrong:
                 label = "fake" if sample["label"] else "real"
-                self.stdout.write(f"  p={sample['fake_probability']:.3f} {label}  {sample['path']}")
+                self.stdout.write(
+                    f"  p={sample['fake_probability']:.3f} {label} {sample['method']:12s} "
+                    f"{sample['path']}"
+                )
         if report["skipped"]:
             self.stdout.write(f"skipped {len(report['skipped'])} sample(s): see report.json")
         self.stdout.write(
-            f"report: {options['out'] / 'report.json'}  ROC: {options['out'] / 'roc.png'}"
+            f"report: {options['out'] / 'report.json'}  plots: {options['out'] / 'report.png'}"
         )
+
+
+def _summary(report: dict) -> str:
+    """The figures that matter to users, in a few lines."""
+    auc = " ".join(f"{k}={v:.3f}" for k, v in report["auc"].items())
+    base = " ".join(f"{k}={v:.3f}" for k, v in report["baseline_mean_pool_auc"].items())
+    v = report["verdicts"]
+    lines = [
+        f"{report['scored']} of {report['samples']} samples scored "
+        f"({v['reals']} real, {v['fakes']} fake); model {report['model']['version']}",
+        f"AUC {auc}",
+        f"reals called fake {v['false_alarms']:.1%}  fakes called real {v['misses']:.1%}  "
+        f"uncertain {v['uncertain']:.1%}  ECE {report['ece']:.3f}",
+    ]
+    if base:
+        lines.append(f"mean-pool baseline AUC {base}")
+    for name, r in report["per_resolution"].items():
+        lines.append(
+            f"short side {name}: {r['reals']} real / {r['fakes']} fake, AUC {r['auc']:.3f}, "
+            f"reals called fake {r['false_alarms']:.1%}"
+        )
+    return "\n".join(lines)

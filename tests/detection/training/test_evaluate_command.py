@@ -3,7 +3,15 @@ import subprocess
 import sys
 
 from detection.training.evaluate import worst_errors
-from tests.support import DFDC_FACES, REPO_ROOT, require
+from tests.support import DFDC_FACES, REPO_ROOT, require, small_wild_csv
+
+
+def evaluate(dataset, model, out, *extra):
+    return subprocess.run(
+        [sys.executable, "manage.py", "evaluate_detector", str(dataset), "--model", str(model),
+         "--out", str(out), *extra],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
 
 
 def test_evaluate_detector_reports_metrics_and_a_roc_plot(tmp_path, untrained_checkpoint):
@@ -18,13 +26,9 @@ def test_evaluate_detector_reports_metrics_and_a_roc_plot(tmp_path, untrained_ch
         )
     )
     out = tmp_path / "report"
-    done = subprocess.run(
-        [sys.executable, "manage.py", "evaluate_detector", str(csv_path),
-         "--model", str(untrained_checkpoint), "--out", str(out)],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    done = evaluate(csv_path, untrained_checkpoint, out)
     assert done.returncode == 0, done.stderr
-    assert "AUC=" in done.stdout and "tp=" in done.stdout
+    assert "AUC all=" in done.stdout and "reals called fake" in done.stdout
     report = json.loads((out / "report.json").read_text())
     assert report["layout"] == "face-crop csv"
     assert report["model_metrics"]["count"] == 12
@@ -41,7 +45,39 @@ def test_evaluate_detector_reports_metrics_and_a_roc_plot(tmp_path, untrained_ch
     assert sum(s["label"] == 0 for s in called_fake) == confusion["fp"]
     assert sum(s["label"] == 1 for s in called_fake) == confusion["tp"]
     assert ("most confidently wrong" in done.stdout) == (confusion["fp"] + confusion["fn"] > 0)
-    assert (out / "roc.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_labelled_video_csv_is_judged_by_verdicts_per_method(tmp_path, claims_trained_checkpoint):
+    rows = {
+        "dflive-Liu_Lice_0-real.mp4": "val",
+        "dflive-Liu_Lice_0-fake.mp4": "val",
+        "persona-driver01.mp4": "val",
+        "persona-norad.mp4": "val",
+        "roop-target.mp4": "train",  # another split: left out
+    }
+    csv_path = small_wild_csv(tmp_path, rows)
+    out = tmp_path / "report"
+    done = evaluate(csv_path, claims_trained_checkpoint, out, "--split", "val")
+    assert done.returncode == 0, done.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["layout"] == "labelled video csv" and report["scored"] == 4
+    assert set(report["auc"]) == {"all", "faceswap", "talkinghead"}
+    rows = report["per_sample"]
+    assert {r["method"] for r in rows} == {"pristine", "faceswap", "talkinghead"}
+    reals = [r for r in rows if r["label"] == 0]
+    verdicts = report["verdicts"]
+    assert verdicts["reals"] == 2 and verdicts["fakes"] == 2
+    assert verdicts["false_alarms"] == sum(r["verdict"] == "fake" for r in reals) / 2
+    assert verdicts["uncertain"] == sum(r["verdict"] == "uncertain" for r in rows) / 4
+    low, high = report["model"]["uncertain_band"]
+    for r in rows:  # each verdict is the band's reading of the probability
+        p = r["fake_probability"]
+        assert r["verdict"] == ("fake" if p >= high else "real" if p <= low else "uncertain")
+    assert sum(b["count"] for b in report["reliability"]) == 4
+    assert sum(r["reals"] + r["fakes"] for r in report["per_resolution"].values()) == 4
+    assert f"reals called fake {verdicts['false_alarms']:.1%}" in done.stdout
+    assert (out / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_evaluate_detector_explains_an_unknown_layout(tmp_path, untrained_checkpoint):

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from detection.training.data import FAKE, REAL
+from detection.training.dfdc import FAKE, REAL
 from detection.training.layouts import LayoutError, find_samples
 
 

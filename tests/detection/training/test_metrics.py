@@ -9,7 +9,6 @@ from detection.training.metrics import (
     expected_calibration_error,
     fit_platt,
     grouped_auc_interval,
-    misordered_pairs,
     roc_auc,
     roc_curve,
 )
@@ -27,20 +26,6 @@ def test_auc_matches_the_pairwise_definition_with_ties():
     labels = [rng.randint(0, 1) for _ in range(200)]
     scores = [round(rng.random() + 0.3 * y, 1) for y in labels]  # rounding makes many ties
     assert roc_auc(labels, scores) == pytest.approx(pairwise_auc(labels, scores))
-
-
-def test_misordered_pairs_say_which_real_videos_the_auc_loses_on():
-    rng = random.Random(5)
-    labels = [rng.randint(0, 1) for _ in range(120)]
-    scores = [round(rng.random() + 0.4 * y, 1) for y in labels]
-    videos = [f"v{rng.randint(0, 4)}" for _ in labels]
-    wrong = misordered_pairs(labels, scores, videos)
-    pairs = sum(labels) * (len(labels) - sum(labels))
-    assert 1 - sum(wrong.values()) / pairs == pytest.approx(roc_auc(labels, scores))
-    assert misordered_pairs([0, 0, 1, 1], [0.9, 0.1, 0.5, 0.9], ["a", "b", "a", "b"]) == {
-        "a": 1.5,  # above one fake, tied with the other
-        "b": 0.0,
-    }
 
 
 def test_auc_extremes_and_single_class():
@@ -80,6 +65,20 @@ def test_platt_scaling_recovers_the_true_temperature_and_shift():
     temperature, bias = fit_platt(labels, logits)
     assert temperature == pytest.approx(2.5, rel=0.1)
     assert bias == pytest.approx(-1.0, abs=0.15)
+
+
+def test_balanced_platt_scaling_reads_as_if_both_labels_were_equally_common():
+    """Drop most reals from a set calibrated at 50/50: the plain fit learns the new mix (a
+    higher bias), the balanced fit keeps the 50/50 reading."""
+    rng = np.random.default_rng(2)
+    logits = rng.normal(0, 4, 40000)
+    labels = (rng.random(40000) < 1 / (1 + np.exp(-logits / 2.0))).astype(int)
+    keep = (labels == 1) | (rng.random(40000) < 0.25)  # three fakes for every real
+    _, plain_bias = fit_platt(labels[keep], logits[keep])
+    balanced_t, balanced_bias = fit_platt(labels[keep], logits[keep], balanced=True)
+    assert balanced_t == pytest.approx(2.0, rel=0.1)
+    assert balanced_bias == pytest.approx(0.0, abs=0.15)
+    assert plain_bias == pytest.approx(np.log(4), abs=0.25)  # the prior odds it was shown
 
 
 def five_videos(inverted: int | None = None):

@@ -1,0 +1,114 @@
+"""The whole training recipe, end to end on a few real videos and crops, through the CLI."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from detection.models import load_checkpoint
+from detection.models.card import weights_digest
+from detection.training.calibrate import FACE_SIZES_PX
+from tests.support import REPO_ROOT, real_video, small_crop_csv, small_wild_csv
+
+WILD_ROWS = {
+    "roop-target.mp4": "train",
+    "roop-snapshot.mp4": "train",
+    "dflive-Rob_Doe_0-real.mp4": "train",
+    "dflive-Rob_Doe_0-fake.mp4": "train",
+    "dflive-Liu_Lice_0-real.mp4": "val",
+    "dflive-Liu_Lice_0-fake.mp4": "val",
+    "persona-driver01.mp4": "val",
+    "persona-norad.mp4": "val",
+    "dflive-Meggie_Merkel_0-real.mp4": "val",
+    "dflive-Meggie_Merkel_0-fake.mp4": "val",
+}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One tiny run of every stage; the Meggie_Merkel group is held back as the test."""
+    root = tmp_path_factory.mktemp("recipe")
+    reals = root / "real-videos"
+    reals.mkdir()
+    (reals / "vr-3.mp4").symlink_to(real_video("vr-3.mp4"))
+    config = {
+        "dfdc_csv": str(small_crop_csv(root)),
+        "wild_csv": str(small_wild_csv(root, WILD_ROWS)),
+        "real_videos": str(reals),
+        "test_groups": ["dfl-Meggie_Merkel"],
+        "cache_dir": str(root / "cache"),
+        "model_config": {"hidden_size": 16, "num_layers": 1, "dropout": 0.2},
+        "frames": 8,
+        "input_size": 96,
+        "frame_epochs": 2,
+        "crops_per_epoch": 32,
+        "frame_batch_size": 16,
+        "track_views": 1,
+        "temporal_epochs": 2,
+    }
+    (root / "config.json").write_text(json.dumps(config))
+    run_dir, output = root / "run", root / "model.pt"
+
+    def train(*stage: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "manage.py", "train_detector", "--config", str(root / "config.json"),
+             "--run-dir", str(run_dir), "--output", str(output), *stage],
+            cwd=REPO_ROOT, capture_output=True, text=True, timeout=900,
+        )  # fmt: skip
+
+    done = train()
+    assert done.returncode == 0, done.stderr[-3000:]
+    return {"run_dir": run_dir, "output": output, "train": train}
+
+
+def test_the_checkpoint_carries_a_calibrated_verdict_band(trained):
+    model, card = load_checkpoint(trained["output"])
+    assert card.trained and card.input_size == 96 and card.frames == 8
+    low, high = card.uncertain_band
+    assert 0.0 <= low <= high <= 1.0 and high >= 0.5
+    assert card.threshold == high
+    assert card.min_face_px in (0, *FACE_SIZES_PX)
+    assert card.version.endswith(weights_digest(model))
+    temporal = json.loads((trained["run_dir"] / "temporal.json").read_text())
+    assert card.config["lstm"] == temporal["lstm"]
+    assert temporal["lstm"] == (
+        temporal["val_video_auc"]["lstm"] > temporal["val_video_auc"]["mean_pool"]
+    )
+    assert (model.lstm is not None) == card.config["lstm"]
+
+
+def test_the_held_back_groups_are_measured_not_used(trained):
+    _, card = load_checkpoint(trained["output"])
+    test, val = card.metrics["wild_test"], card.metrics["wild_val"]
+    assert test["verdicts"]["reals"] == 1 and test["verdicts"]["fakes"] == 1
+    assert val["verdicts"]["reals"] == 2 and val["verdicts"]["fakes"] == 2
+    assert card.metrics["calibration"]["videos"] == 4  # val only, never the test group
+    assert set(val["auc"]) == {"all", "faceswap", "talkinghead"}
+    assert card.metrics["test_groups"] == ["dfl-Meggie_Merkel"]
+    assert 0.0 <= card.metrics["dfdc_test_frame_auc"] <= 1.0
+    assert set(card.metrics["training_minutes"]) == {"crops", "frames", "temporal", "calibrate"}
+
+
+def test_the_model_card_is_short_and_reads_its_numbers_from_the_checkpoint(trained):
+    _, card = load_checkpoint(trained["output"])
+    text = (trained["output"].parent / "MODEL_CARD.md").read_text()
+    assert len(text.encode()) <= 8192
+    assert card.version in text
+    assert f"{card.uncertain_band[1]:.3f}" in text and f"{card.uncertain_band[0]:.3f}" in text
+    assert "research" in text and "dfl-Meggie_Merkel" in text
+
+
+def test_frames_are_chosen_by_validation_video_and_a_rerun_does_no_work_twice(trained):
+    frames = json.loads((trained["run_dir"] / "frames.json").read_text())
+    assert [r["epoch"] for r in frames["history"]] == [1, 2]
+    best = max(frames["history"], key=lambda r: r["val_video_auc"])
+    assert frames["best"] == best
+    chosen = torch.load(trained["run_dir"] / "frames-best.pt", weights_only=True)
+    epoch = torch.load(trained["run_dir"] / f"frames-epoch{best['epoch']}.pt", weights_only=True)
+    assert all(torch.equal(chosen[k], epoch[k]) for k in chosen)
+    again = trained["train"]("--stage", "frames")
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "frames epoch" not in again.stderr  # both epochs were done: nothing is retrained
+    assert json.loads((trained["run_dir"] / "frames.json").read_text()) == frames
