@@ -48,12 +48,15 @@ def test_upload_goes_through_the_stages_to_a_result(live_site):
         assert 0.0 <= detail["fake_probability"] <= 1.0
         assert detail["tracks"][0]["thumbnail"].startswith("data:image/jpeg;base64,")
     assert detail["model_version"]
+    band_meaning = detail["model"]["band_meaning"]  # what the verdict band means, for clients
+    assert "or more a video is called fake" in band_meaning and "uncertain" in band_meaning
 
     # The owner's result page, media (with Range) and JSON export.
     browser = live_site.browser("alice")
     page = browser.get(created["result_url"])
     assert page.status_code == 200
     assert detail["verdict_label"] in page.text and 'id="timeline"' in page.text
+    assert band_meaning in page.text
     clip = browser.get(
         f"{live_site.url}/analyses/{created['id']}/video", headers={"Range": "bytes=0-99"}
     )
