@@ -189,8 +189,11 @@ def stage_temporal(cfg: TrainConfig, run_dir: Path) -> None:
 def stage_calibrate(cfg: TrainConfig, run_dir: Path, output: Path) -> None:
     temporal = json.loads((run_dir / "temporal.json").read_text())
     model = build_model(cfg, lstm=temporal["lstm"])
+    state = torch.load(run_dir / "temporal-best.pt", map_location="cpu", weights_only=True)
+    # Calibrate the weights the checkpoint will hold (fp16): a threshold fitted just above a
+    # real video's score must stay above it in the engine.
     model.load_state_dict(
-        torch.load(run_dir / "temporal-best.pt", map_location="cpu", weights_only=True)
+        {k: v.half().float() if v.is_floating_point() else v for k, v in state.items()}
     )
     model.eval()
     videos = video_crops(cfg, "val")
@@ -200,6 +203,10 @@ def stage_calibrate(cfg: TrainConfig, run_dir: Path, output: Path) -> None:
     labels = np.array([v.label for v in tracks])[keep]
     temperature, bias = fit_platt(labels, logits[keep], balanced=True)
     probabilities = calibrate(logits[keep], temperature, bias)
+    kept = [str(sample.path) for (sample, _), k in zip(videos, keep, strict=True) if k]
+    (run_dir / "calibration.json").write_text(
+        json.dumps(dict(zip(kept, probabilities.tolist(), strict=True)), indent=2)
+    )
     band = fit_band(
         labels,
         probabilities,

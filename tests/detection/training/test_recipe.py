@@ -112,3 +112,15 @@ def test_frames_are_chosen_by_validation_video_and_a_rerun_does_no_work_twice(tr
     assert again.returncode == 0, again.stderr[-2000:]
     assert "frames epoch" not in again.stderr  # both epochs were done: nothing is retrained
     assert json.loads((trained["run_dir"] / "frames.json").read_text()) == frames
+
+
+def test_calibration_saw_the_scores_the_engine_gives(trained):
+    """The band is fitted on the cached crops with the checkpoint's own (fp16) weights: every
+    validation video's probability there is the one detect() gives it, so a threshold fitted
+    just above a real video stays above it in use."""
+    fitted = json.loads((trained["run_dir"] / "calibration.json").read_text())
+    report = json.loads((trained["run_dir"] / "wild-val" / "report.json").read_text())
+    engine = {row["path"]: row["fake_probability"] for row in report["per_sample"]}
+    assert set(fitted) == set(engine) and len(fitted) == 4
+    for path, probability in fitted.items():
+        assert engine[path] == pytest.approx(probability, abs=1e-4), path
