@@ -9,7 +9,6 @@ LSTM by the mean of the frame scores of the most suspicious track.
 """
 
 import json
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,12 +18,10 @@ import torch
 
 from detection.models import ModelCard, load_checkpoint
 from detection.scoring import calibrate
-from detection.training.dfdc import identity_split, load_images, read_crop_csv
+from detection.training.dfdc import CropItem, identity_split, load_images, read_crop_csv
 from detection.training.frames import encode
 from detection.training.layouts import Sample, find_samples, read_video_csv
 from detection.training.metrics import binary_report, expected_calibration_error, roc_auc, roc_curve
-
-log = logging.getLogger(__name__)
 
 # Short sides at which a video's figures are reported apart: sharpness must not decide.
 RESOLUTION_BANDS = ((0, 256, "under 256 px"), (256, 480, "256-479 px"), (480, 10**6, "480 px+"))
@@ -41,8 +38,6 @@ def score_images(
     model, card: ModelCard, paths: Sequence[Path], device: torch.device, batch: int = 64
 ) -> np.ndarray:
     """Calibrated frame-head probabilities for face-crop images."""
-    from detection.training.dfdc import CropItem
-
     images = load_images([CropItem(Path(p), 0, "") for p in paths], card.input_size)
     with torch.inference_mode():
         codes = encode(model, images, card.mean, card.std, batch_size=batch, device=device)

@@ -6,7 +6,6 @@ resize hits a whole video), so their codes are as unfamiliar to the CNN as a new
 the CNN has already fitted their plain crops. Each step cuts every track to a random window.
 """
 
-import logging
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,8 +18,6 @@ from torch.nn.utils.rnn import pad_sequence
 from detection.training.augment import augment_crop
 from detection.training.crops import VideoCrops, counted_tracks
 from detection.training.frames import encode
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
