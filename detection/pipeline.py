@@ -12,7 +12,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from detection.errors import (
     VideoTooLarge,
     VideoTooLong,
 )
-from detection.faces import FaceBox, get_detector
+from detection.faces import FaceBox, FaceDetector, get_detector
 from detection.models import ModelCard, load_checkpoint
 from detection.models.card import CheckpointError
 from detection.scoring import (
@@ -39,6 +39,7 @@ from detection.scoring import (
     calibrate,
     min_track_frames,
     quality_notes,
+    too_small_to_judge,
     verdict_for,
     video_probability,
 )
@@ -144,7 +145,7 @@ class LoadedModel:
 
 
 @dataclass
-class _Collected:
+class Collected:
     """What the chunk loop gathers: small per-face items only, never frames."""
 
     indices: list[int] = field(default_factory=list)
@@ -248,36 +249,61 @@ def detect(
 
 def _run_chunks(
     plan: FramePlan, loaded: LoadedModel, timings: dict[str, float], report: ProgressCallback
-) -> _Collected:
-    """Decode (one chunk ahead, in a thread) → faces → crops → CNN codes, chunk by chunk."""
-    detector = get_detector(loaded.device)
+) -> Collected:
     card = loaded.card
-    collected = _Collected()
+    return collect_faces(
+        plan,
+        get_detector(loaded.device),
+        margin=card.face_margin,
+        size=card.input_size,
+        encode=lambda crops: _encode(loaded, crops),
+        timings=timings,
+        report=report,
+    )
+
+
+def collect_faces(
+    plan: FramePlan,
+    detector: FaceDetector,
+    *,
+    margin: float,
+    size: int,
+    encode: Callable[[np.ndarray], torch.Tensor] | None = None,
+    timings: dict[str, float] | None = None,
+    report: ProgressCallback | None = None,
+) -> Collected:
+    """Decode (one chunk ahead, in a thread) → faces → crops → CNN codes, chunk by chunk.
+
+    Training cuts its crops here too (without `encode`), so a model learns from exactly the
+    crops the engine will show it."""
+    timings = {} if timings is None else timings
+    collected = Collected()
     total = max(1, len(plan.indices))
     for chunk in _prefetched(iter_frames(plan), timings, "decode"):
         with _timed(timings, "detect_faces"):
             found = detector.detect(chunk.images)
         with _timed(timings, "crop"):
             crops = [
-                crop_face(image, box, margin=card.face_margin, size=card.input_size)
+                crop_face(image, box, margin=margin, size=size)
                 for image, boxes in zip(chunk.images, found, strict=True)
                 for box in boxes
             ]
-        if crops:
+        if crops and encode:
             with _timed(timings, "features"):
-                collected.features.append(_encode(loaded, np.stack(crops)))
+                collected.features.append(encode(np.stack(crops)))
         collected.crops.extend(crops)
         collected.indices.extend(chunk.indices)
         collected.times_s.extend(chunk.times_s)
         # Boxes were found on the decoded frames; report them at full resolution.
         collected.faces.extend([b.scaled(1 / plan.scale) for b in boxes] for boxes in found)
-        report(Stage.DETECTING_FACES, min(1.0, len(collected.indices) / total))
+        if report:
+            report(Stage.DETECTING_FACES, min(1.0, len(collected.indices) / total))
     return collected
 
 
 def _score(
     info: VideoInfo,
-    collected: _Collected,
+    collected: Collected,
     loaded: LoadedModel,
     wanted: int,
     missing: int,
@@ -328,7 +354,7 @@ def _score(
         video_width=info.width,
         min_face_px=card.min_face_px,
     )
-    judgeable = not face_sides or float(np.median(face_sides)) >= card.min_face_px
+    judgeable = not too_small_to_judge(face_sides, card.min_face_px)
     return DetectionResult(
         verdict=verdict_for(probability, card.uncertain_band, judgeable=judgeable),
         fake_probability=probability,
@@ -352,13 +378,20 @@ def _score(
     )
 
 
+def normalised(
+    crops: np.ndarray, mean: Sequence[float], std: Sequence[float], device: str = "cpu"
+) -> torch.Tensor:
+    """(n, S, S, 3) uint8 crops → (n, 3, S, S) float input, normalised as a card says."""
+    batch = torch.from_numpy(np.ascontiguousarray(crops)).to(device)
+    batch = batch.permute(0, 3, 1, 2).float().div_(255)
+    mean_ = torch.tensor(mean, device=device).view(1, 3, 1, 1)
+    std_ = torch.tensor(std, device=device).view(1, 3, 1, 1)
+    return (batch - mean_) / std_
+
+
 def _encode(loaded: LoadedModel, crops: np.ndarray) -> torch.Tensor:
     """(n, S, S, 3) uint8 crops → (n, F) CNN codes, normalised as the card says."""
-    card = loaded.card
-    batch = torch.from_numpy(crops).to(loaded.device).permute(0, 3, 1, 2).float().div_(255)
-    mean = torch.tensor(card.mean, device=loaded.device).view(1, 3, 1, 1)
-    std = torch.tensor(card.std, device=loaded.device).view(1, 3, 1, 1)
-    batch = (batch - mean) / std
+    batch = normalised(crops, loaded.card.mean, loaded.card.std, loaded.device)
     if loaded.device.startswith("cuda"):
         batch = batch.contiguous(memory_format=torch.channels_last)
     with torch.inference_mode(), _autocast(loaded.device):

@@ -56,6 +56,16 @@ def band_meaning(band: tuple[float, float], max_false_alarm: float | None = None
     )
 
 
+def median_face(face_sides: Sequence[float]) -> float:
+    """The typical face side in a video's pixels (0 when none was found)."""
+    return float(np.median(face_sides)) if len(face_sides) else 0.0
+
+
+def too_small_to_judge(face_sides: Sequence[float], min_face_px: int) -> bool:
+    """Faces were found, but typically below the smallest this model was shown to judge."""
+    return len(face_sides) > 0 and median_face(face_sides) < min_face_px
+
+
 def min_track_frames(frames_analyzed: int) -> int:
     """How many analysed frames a face must appear in for its track to count."""
     wanted = math.ceil(MIN_TRACK_FRACTION * frames_analyzed)
@@ -115,15 +125,15 @@ def quality_notes(
             f"Faces appear in too few frames (at most {max(track_lengths)} of {frames_analyzed}, "
             f"at least {needed} needed) to judge the video."
         )
-    median_face = float(np.median(face_sides)) if face_sides else 0.0
-    if face_sides and median_face < min_face_px:
+    if too_small_to_judge(face_sides, min_face_px):
         notes.append(
-            f"Faces are about {round(median_face)} px, smaller than the {min_face_px} px this "
-            "model was shown to judge reliably, so the verdict is uncertain whatever the score."
+            f"Faces are about {round(median_face(face_sides))} px, smaller than the "
+            f"{min_face_px} px this model was shown to judge reliably, so the verdict is "
+            "uncertain whatever the score."
         )
-    elif face_sides and median_face < SMALL_FACE_RATIO * input_size:
+    elif face_sides and median_face(face_sides) < SMALL_FACE_RATIO * input_size:
         notes.append(
-            f"Faces are small (about {round(float(np.median(face_sides)))} px); "
+            f"Faces are small (about {round(median_face(face_sides))} px); "
             "fine detail that reveals manipulation may be lost."
         )
     if len(track_lengths) > 1:

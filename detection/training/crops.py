@@ -15,9 +15,10 @@ import numpy as np
 
 from detection.errors import DetectionError
 from detection.faces import get_detector
+from detection.pipeline import MAX_DECODE_SIDE, collect_faces
 from detection.scoring import min_track_frames
-from detection.tracks import crop_face, link_tracks
-from detection.video import iter_frames, plan_frames, probe
+from detection.tracks import link_tracks
+from detection.video import plan_frames, probe
 
 logger = logging.getLogger(__name__)
 
@@ -59,34 +60,27 @@ def _file_digest(path: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def extract_crops(path: Path, framing: Framing, device: str = "cpu") -> VideoCrops:
-    """Run the engine's sampling, face finding, tracking and cropping on one video."""
+def extract_crops(path: Path, framing: Framing) -> VideoCrops:
+    """The engine's sampling, face finding, tracking and cropping (`collect_faces`) on one
+    video, without the CNN."""
     info = probe(path)
-    plan = plan_frames(path, info, framing.frames)
-    detector = get_detector(device)
-    faces, crops, positions, sides = [], [], [], []
-    position = 0
-    for chunk in iter_frames(plan):
-        found = detector.detect(chunk.images)
-        for image, boxes in zip(chunk.images, found, strict=True):
-            for box in boxes:
-                crops.append(
-                    crop_face(image, box, margin=framing.face_margin, size=framing.input_size)
-                )
-                positions.append(position)
-                sides.append(box.side / plan.scale)
-            faces.append(boxes)
-            position += 1
-    track = np.zeros(len(crops), dtype=np.int16)
-    for t in link_tracks(faces):
+    plan = plan_frames(path, info, framing.frames, max_side=MAX_DECODE_SIDE)
+    collected = collect_faces(
+        plan, get_detector("cpu"), margin=framing.face_margin, size=framing.input_size
+    )
+    boxes = [box for frame in collected.faces for box in frame]
+    track = np.zeros(len(boxes), dtype=np.int16)
+    for t in link_tracks(collected.faces):
         track[list(t.detections)] = t.id
     size = framing.input_size
     return VideoCrops(
-        crops=np.stack(crops) if crops else np.zeros((0, size, size, 3), np.uint8),
+        crops=np.stack(collected.crops) if boxes else np.zeros((0, size, size, 3), np.uint8),
         track=track,
-        position=np.asarray(positions, dtype=np.int16),
-        face_side=np.asarray(sides, dtype=np.float32),
-        frames_analyzed=position,
+        position=np.asarray(
+            [p for p, frame in enumerate(collected.faces) for _ in frame], dtype=np.int16
+        ),
+        face_side=np.asarray([box.side for box in boxes], dtype=np.float32),
+        frames_analyzed=len(collected.indices),
         width=info.width,
         height=info.height,
     )

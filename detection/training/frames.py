@@ -18,6 +18,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from detection.pipeline import normalised
 from detection.training.augment import augment_crop
 
 log = logging.getLogger(__name__)
@@ -40,9 +41,7 @@ class CropPool:
         for label in (0, 1):
             chosen = np.flatnonzero(self.labels == label)
             owners = self.owners[chosen]
-            by_label_owner[label] = {
-                int(o): chosen[owners == o] for o in np.unique(owners) if len(chosen)
-            }
+            by_label_owner[label] = {int(o): chosen[owners == o] for o in np.unique(owners)}
         picks = []
         for i in range(count):
             owners = by_label_owner[i % 2] or by_label_owner[1 - i % 2]
@@ -50,12 +49,6 @@ class CropPool:
             crops = owners[keys[rng.integers(len(keys))]]
             picks.append(crops[rng.integers(len(crops))])
         return rng.permutation(np.asarray(picks, dtype=np.int64))
-
-
-def to_batch(images: np.ndarray, mean: tuple, std: tuple) -> torch.Tensor:
-    """(n, S, S, 3) uint8 → normalised (n, 3, S, S) float, the engine's convention."""
-    batch = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div_(255)
-    return (batch - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
 
 
 def train_frames(
@@ -107,7 +100,7 @@ def train_frames(
                 picked = draw[step * share : (step + 1) * share]
                 images.extend(augment_crop(pool.images[i], augment_rng) for i in picked)
                 labels.extend(pool.labels[picked].tolist())
-            batch = to_batch(np.stack(images), mean, std)
+            batch = normalised(np.stack(images), mean, std)
             target = torch.tensor(labels, dtype=torch.float32)
             loss = loss_fn(model.frame_logits(model.features(batch)), target)
             optimiser.zero_grad()
@@ -144,7 +137,7 @@ def encode(
     """CNN codes of un-augmented crops, as the engine computes them (on the CPU)."""
     model.eval()
     codes = [
-        model.features(to_batch(images[i : i + batch_size], mean, std).to(device)).float().cpu()
+        model.features(normalised(images[i : i + batch_size], mean, std).to(device)).float().cpu()
         for i in range(0, len(images), batch_size)
     ]
     return torch.cat(codes) if codes else torch.zeros(0, getattr(model, "feature_dim", 0))
