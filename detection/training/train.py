@@ -188,14 +188,16 @@ def stage_temporal(cfg: TrainConfig, run_dir: Path) -> None:
 
 def stage_calibrate(cfg: TrainConfig, run_dir: Path, output: Path) -> None:
     temporal = json.loads((run_dir / "temporal.json").read_text())
+    config = {**cfg.model_config, "lstm": temporal["lstm"]}
     model = build_model(cfg, lstm=temporal["lstm"])
-    state = torch.load(run_dir / "temporal-best.pt", map_location="cpu", weights_only=True)
-    # Calibrate the weights the checkpoint will hold (fp16): a threshold fitted just above a
-    # real video's score must stay above it in the engine.
     model.load_state_dict(
-        {k: v.half().float() if v.is_floating_point() else v for k, v in state.items()}
+        torch.load(run_dir / "temporal-best.pt", map_location="cpu", weights_only=True)
     )
-    model.eval()
+    # Calibrate the weights as the engine will load them (stored in fp16): a threshold fitted
+    # just above a real video's score must stay above it in use.
+    as_saved = run_dir / "calibrating.pt"
+    save_checkpoint(model, ModelCard(architecture=cfg.architecture, config=config), as_saved)
+    model, _ = load_checkpoint(as_saved)
     videos = video_crops(cfg, "val")
     tracks = plain_tracks(model, cfg, videos)
     logits = video_logits(model, tracks)
@@ -233,7 +235,7 @@ def stage_calibrate(cfg: TrainConfig, run_dir: Path, output: Path) -> None:
     digest = weights_digest(model)
     card = ModelCard(
         architecture=cfg.architecture,
-        config={**cfg.model_config, "lstm": temporal["lstm"]},
+        config=config,
         input_size=cfg.input_size,
         frames=cfg.frames,
         face_margin=cfg.face_margin,
