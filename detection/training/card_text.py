@@ -88,12 +88,12 @@ def render(card: ModelCard) -> str:
         "- DFDC face crops (Deepfake Detection Challenge, licensed for deepfake-detection "
         f"research), split by identity (seed {m.get('split', {}).get('seed', '?')}): train "
         "teaches the CNN, test gives the frame AUC below.",
-        "- The wild set: real and manipulated videos from about 60 public repositories "
+        "- The wild set: real and manipulated videos from many public repositories "
         "(licences per file in its labels.csv; much footage is third-party). Its `train` "
         "split teaches the CNN and the LSTM; its `val` split chooses the epoch and the pooling "
         "and calibrates, except the held-back groups "
         f"({', '.join(m.get('test_groups', []))}), which only measure.",
-        "- 22 real talking-head videos (MIT and Apache-2.0) as more real training video.",
+        "- A folder of real talking-head videos (MIT and Apache-2.0) as more real training video.",
         "",
         "## Figures",
         "Wild videos through the whole engine (`make evaluate`):",
