@@ -192,6 +192,10 @@ FETCH_ALLOW_HOSTS = env_list("FETCH_ALLOW_HOSTS", "")
 # --- Detection ------------------------------------------------------------------------------
 DETECTION_DEVICE = env_str("DETECTION_DEVICE", "auto")
 DETECTION_MODEL = env_str("DETECTION_MODEL", "")  # empty: the shipped default checkpoint
+# The shipped detector's model card, shown at /model/ and linked from every result.
+DETECTION_MODEL_CARD = env_path(
+    "DETECTION_MODEL_CARD", BASE_DIR / "detection" / "weights" / "MODEL_CARD.md"
+)
 DETECTION_FRAMES = env_int("DETECTION_FRAMES", 0)  # 0: the model card's frame count
 DETECTION_THREADS = env_int("DETECTION_THREADS", 0)  # 0: torch's default
 DETECTION_MAX_DURATION_S = env_int("DETECTION_MAX_DURATION_S", 3 * 3600)

@@ -8,6 +8,7 @@ from unmask.analyses import views as analyses_views
 
 urlpatterns = [
     path("", analyses_views.home, name="home"),
+    path("model/", analyses_views.model_card, name="model-card"),
     path("analyses/", include("unmask.analyses.urls")),
     path("accounts/", include("unmask.accounts.urls")),
     path("review/", include("unmask.review.urls")),

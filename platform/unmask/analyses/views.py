@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from unmask.analyses.forms import HistoryFilterForm, ReportForm, SubmitForm
 from unmask.analyses.media import stream_source
+from unmask.analyses.model_card import card_html, citation, uncertain_sentence
 from unmask.analyses.models import Analysis, Status, Verdict
 from unmask.analyses.services import (
     SubmissionRefused,
@@ -86,6 +87,11 @@ def new_analysis(request: HttpRequest) -> HttpResponse:
             request, "analyses/new.html", {"form": form, "error": error, **_limits()}, status=code
         )
     return render(request, "analyses/new.html", {"form": form, **_limits()})
+
+
+def model_card(request: HttpRequest) -> HttpResponse:
+    """The page every result links to, so a verdict can be cited with what made it."""
+    return render(request, "analyses/model_card.html", {"card": card_html()})
 
 
 @login_required
@@ -215,12 +221,6 @@ def verdict_words(analysis: Analysis, model: dict[str, Any]) -> dict[str, str]:
     """The verdict in plain words, with the band in which the model says it is unsure."""
     if analysis.status != Status.DONE:
         return {}
-    band = model.get("uncertain_band") or [None, None]
-    band_text = model.get("band_meaning") or (
-        f"Between {band[0]:.0%} and {band[1]:.0%} the model calls a video uncertain."
-        if None not in band
-        else ""
-    )
     p = analysis.fake_probability
     sentences = {
         Verdict.FAKE: "The model found signs that this video was manipulated.",
@@ -233,5 +233,6 @@ def verdict_words(analysis: Analysis, model: dict[str, Any]) -> dict[str, str]:
         "headline": analysis.get_verdict_display() if analysis.verdict else "No verdict",
         "sentence": sentences.get(analysis.verdict, ""),
         "chance": chance,
-        "band": band_text,
+        "band": uncertain_sentence(model.get("uncertain_band")),
+        "detector": citation(analysis.model_version),
     }

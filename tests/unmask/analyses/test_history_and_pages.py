@@ -63,8 +63,27 @@ def test_result_page_says_the_verdict_in_plain_words(client, alice, history):
     html = client.get(f"/analyses/{fake.id}/").content.decode()
     assert "Likely fake" in html
     assert "chance that the faces are fake at 83%" in html
-    assert "Between 35% and 65% the model calls a video uncertain." in html
-    assert "The video is very short." in html and "v-3" in html
+    assert (
+        "Scores between 35% and 65% are called uncertain: the model leans one way there, but "
+        "not far enough to call the video fake or to clear it." in html
+    )
+    assert "The video is very short." in html
+    # Named as people should cite it, linked to its card; never by the internal class name.
+    assert '<a href="/model/">Unmask detector v-3</a>' in html
+    assert "cnn_lstm" not in html.split('<script id="model-card"')[0]
+
+
+@pytest.mark.django_db
+def test_the_model_card_page_shows_the_shipped_card(client, settings, tmp_path):
+    settings.DETECTION_MODEL_CARD = tmp_path / "MODEL_CARD.md"
+    settings.DETECTION_MODEL_CARD.write_text(
+        "# Unmask detector v-3\n\n| set | AUC |\n|---|---|\n| test | 0.875 |\n"
+    )
+    html = client.get("/model/").content.decode()
+    assert "<h1>Unmask detector v-3</h1>" in html
+    assert "<td>0.875</td>" in html
+    settings.DETECTION_MODEL_CARD = tmp_path / "missing.md"
+    assert "ships no model card" in client.get("/model/").content.decode()
 
 
 @pytest.mark.django_db

@@ -56,7 +56,9 @@ def test_upload_goes_through_the_stages_to_a_result(live_site):
     page = browser.get(created["result_url"])
     assert page.status_code == 200
     assert detail["verdict_label"] in page.text and 'id="timeline"' in page.text
-    assert band_meaning in page.text
+    low, high = detail["model"]["uncertain_band"]
+    assert f"Scores between {low:.0%} and {high:.0%} are called uncertain:" in page.text
+    assert f"Unmask detector {detail['model_version']}</a>" in page.text
     clip = browser.get(
         f"{live_site.url}/analyses/{created['id']}/video", headers={"Range": "bytes=0-99"}
     )

@@ -1,0 +1,33 @@
+"""The detector as people should cite it: a product name, a version, and its model card page."""
+
+from django.conf import settings
+from django.utils.safestring import SafeString, mark_safe
+
+PRODUCT_NAME = "Unmask detector"
+
+
+def citation(version: str) -> str:
+    """How a result names its detector: never the internal architecture name."""
+    return f"{PRODUCT_NAME} {version}".strip()
+
+
+def card_html() -> SafeString | None:
+    """The shipped model card (a Markdown file in the repository, so trusted) as HTML."""
+    import markdown
+
+    path = settings.DETECTION_MODEL_CARD
+    if not path.is_file():
+        return None
+    text = path.read_text(encoding="utf-8")
+    return mark_safe(markdown.markdown(text, extensions=["tables", "fenced_code"]))
+
+
+def uncertain_sentence(band: list[float] | None) -> str:
+    """The uncertain band in one sentence, for a person reading a result."""
+    if not band or None in band:
+        return ""
+    low, high = band
+    return (
+        f"Scores between {low:.0%} and {high:.0%} are called uncertain: the model leans one "
+        "way there, but not far enough to call the video fake or to clear it."
+    )
