@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
-APT_PACKAGES := ffmpeg redis-server postgresql chromium chromium-driver
+APT_PACKAGES := ffmpeg redis-server postgresql chromium chromium-driver firefox-esr
 WEB_EXT := var/node/node_modules/.bin/web-ext
 
 .PHONY: run install test lint format system-deps services extension bench evaluate clean
@@ -36,7 +36,8 @@ test: system-deps install services $(WEB_EXT)
 $(WEB_EXT):
 	npm install --prefix var/node --no-audit --no-fund --loglevel=error web-ext@10.7.0
 
-## Debian packages the tests use: ffmpeg for fixtures, Redis + PostgreSQL, Chromium, Node/npm.
+## Debian packages the tests use: ffmpeg for fixtures, Redis + PostgreSQL, Chromium and Firefox
+## ESR (driven over WebDriver BiDi, no geckodriver needed), Node/npm.
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	command -v npm >/dev/null 2>&1 || missing="$$missing nodejs npm"; \

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from unmask.analyses import progress
 from unmask.analyses.models import RUNNING, Analysis, Status, source_upload_to
+from unmask.analyses.preview import make_preview
 from unmask.analyses.services import hash_file
 
 logger = logging.getLogger(__name__)
@@ -290,6 +291,7 @@ def _execute(analysis: Analysis, workdir: Path) -> None:
             )
             return
         result = _detect(analysis, path)
+        make_preview(analysis, path)
         _finish(analysis, lambda: analysis.mark_done(result))
     except DetectionError as exc:
         logger.info("analysis %s failed: %s", analysis.id, exc)

@@ -21,8 +21,12 @@ def stream_source(request: HttpRequest, analysis: Analysis) -> HttpResponse:
     """
     if not analysis.source:
         raise Http404("This analysis has no stored video.")
-    storage, name = analysis.source.storage, analysis.source.name
-    if not storage.exists(name):
+    return stream_stored(request, analysis.source.storage, analysis.source.name)
+
+
+def stream_stored(request: HttpRequest, storage: Storage, name: str) -> HttpResponse:
+    """One stored file with Range support (the original video or its playable preview)."""
+    if not name or not storage.exists(name):
         raise Http404("The stored video is gone.")
     size = storage.size(name)
     content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 
 from unmask.analyses.models import Analysis, Status
+from unmask.analyses.preview import delete_preview
 
 logger = logging.getLogger(__name__)
 
@@ -177,6 +178,7 @@ def delete_analysis(analysis: Analysis) -> None:
     if name:
         try:
             analysis.source.storage.delete(name)
+            delete_preview(analysis)
         except OSError:
             logger.exception("could not delete media %s of analysis %s", name, analysis.pk)
 

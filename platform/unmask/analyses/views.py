@@ -17,6 +17,7 @@ from unmask.analyses.forms import HistoryFilterForm, ReportForm, SubmitForm
 from unmask.analyses.media import stream_source
 from unmask.analyses.model_card import card_html, citation, uncertain_sentence
 from unmask.analyses.models import Analysis, Status, Verdict
+from unmask.analyses.preview import preview_path, stream_preview
 from unmask.analyses.services import (
     SubmissionRefused,
     delete_analysis,
@@ -106,6 +107,11 @@ def video(request: HttpRequest, pk: UUID) -> HttpResponse:
 
 
 @login_required
+def preview(request: HttpRequest, pk: UUID) -> HttpResponse:
+    return stream_preview(request, _own(request, pk))
+
+
+@login_required
 def export(request: HttpRequest, pk: UUID) -> HttpResponse:
     analysis = _own(request, pk)
     response = JsonResponse(
@@ -164,6 +170,10 @@ def shared_video(request: HttpRequest, token: str) -> HttpResponse:
     return stream_source(request, _shared(token))
 
 
+def shared_preview(request: HttpRequest, token: str) -> HttpResponse:
+    return stream_preview(request, _shared(token))
+
+
 # --- helpers -----------------------------------------------------------------------------------
 
 
@@ -210,6 +220,7 @@ def _result_context(request: HttpRequest, analysis: Analysis, *, shared: bool) -
         "words": verdict_words(analysis, model),
         "review": analysis.latest_review(),
         "video_url": video_url if analysis.source else "",
+        "preview_url": preview_path(analysis, shared=shared),
         "share_url": share_url,
         "report_form": ReportForm(),
         "is_active": analysis.is_active,

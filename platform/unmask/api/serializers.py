@@ -5,6 +5,7 @@ from typing import Any
 from rest_framework import serializers
 
 from unmask.analyses.models import Analysis, Status, Verdict
+from unmask.analyses.preview import preview_path
 
 
 class SubmitSerializer(serializers.Serializer):
@@ -75,9 +76,21 @@ class AnalysisDetailSerializer(AnalysisStatusSerializer):
     faces_found = serializers.IntegerField(allow_null=True)
     model = serializers.DictField(allow_null=True)
     video = serializers.DictField(allow_null=True)
+    preview_url = serializers.URLField(
+        allow_null=True,
+        help_text="The video as browsers play it (H.264 MP4, at most 720p) once the check is "
+        "done; null before then or without a stored video.",
+    )
 
     def to_representation(self, instance: Analysis) -> dict[str, Any]:
-        return {**super().to_representation(instance), **instance.evidence()}
+        path = preview_path(instance)
+        request = self.context.get("request")
+        url = request.build_absolute_uri(path) if path and request is not None else path
+        return {
+            **super().to_representation(instance),
+            **instance.evidence(),
+            "preview_url": url or None,
+        }
 
 
 class ReportSerializer(serializers.Serializer):

@@ -12,8 +12,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
-from unmask.analyses.media import stream_source
 from unmask.analyses.models import Analysis
+from unmask.analyses.preview import stream_preview
 from unmask.analyses.views import verdict_words
 from unmask.review.forms import ReviewForm
 from unmask.review.services import record_review, review_queue, reviewed_analyses
@@ -75,5 +75,5 @@ def review(request: HttpRequest, pk: UUID) -> HttpResponse:
 
 @staff_required
 def video(request: HttpRequest, pk: UUID) -> HttpResponse:
-    """The reviewed video for staff (owners watch theirs through the analyses pages)."""
-    return stream_source(request, get_object_or_404(Analysis, pk=pk))
+    """The reviewed video, as its playable preview, for staff (owners use the analyses pages)."""
+    return stream_preview(request, get_object_or_404(Analysis, pk=pk))
