@@ -21,7 +21,13 @@ from tests.live import free_port, stop_process
 from tests.support import require
 
 FIREFOX = Path("/usr/bin/firefox-esr")
-KEYS = {"Enter": "\ue007", "Tab": "\ue004", "ArrowLeft": "\ue012", "ArrowRight": "\ue014"}
+KEYS = {
+    "Enter": "\ue007",
+    "Escape": "\ue00c",
+    "Tab": "\ue004",
+    "ArrowLeft": "\ue012",
+    "ArrowRight": "\ue014",
+}
 BUTTONS = {"left": 0, "right": 2}
 # A quiet profile: no first-run pages, telemetry, updates or background downloads.
 PREFS = {

@@ -53,8 +53,13 @@ export async function whoAmI() {
   return auth ? { server: auth.server, username: auth.username, expiry: auth.expiry } : null;
 }
 
+/**
+ * The host permission for `server`, without its port: Firefox never matches a pattern that names
+ * a port (its fetches then fail CORS), and a port-less pattern covers every port in both browsers.
+ */
 export function originPattern(server) {
-  return `${new URL(normalizeServer(server)).origin}/*`;
+  const url = new URL(normalizeServer(server));
+  return `${url.protocol}//${url.hostname}/*`;
 }
 
 export async function hasServerPermission(server) {

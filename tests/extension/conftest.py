@@ -3,7 +3,7 @@ subprocess from tests/conftest.py), a small website with face videos, and headle
 Chromium with the unpacked extension loaded. Nothing is mocked: the extension talks HTTP and
 websockets to the real server, which downloads the site's video and runs the engine on it."""
 
-import json
+import os
 import shutil
 import threading
 from collections.abc import Iterator
@@ -35,21 +35,21 @@ def video_site() -> Iterator[Site]:
         server.server_close()
 
 
-@pytest.fixture(scope="session")
-def extension_dir(
-    tmp_path_factory: pytest.TempPathFactory, live_site: LiveServer, video_site: Site
-) -> Path:
-    """extension/ as shipped, plus host permissions for the test server's and site's ports.
+@pytest.fixture
+def screens(tmp_path: Path) -> Path:
+    """Where the panel screenshots go: UNMASK_SCREENSHOTS to keep them, else the test's tmp."""
+    folder = Path(os.environ.get("UNMASK_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
-    A user grants these (options page prompt; activeTab on the clicked tab); headless Chromium
-    cannot answer a permission prompt, so the test build lists them in the manifest instead.
-    """
+
+@pytest.fixture(scope="session")
+def extension_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """extension/ as shipped: its host permissions (127.0.0.1 and localhost, any port) already
+    cover the test server and site, which a user reaches through the options page's prompt and
+    activeTab. The copy keeps test runs from writing into the source folder."""
     target = tmp_path_factory.mktemp("extension") / "unmask"
     shutil.copytree(EXTENSION_SOURCE, target)
-    manifest_path = target / "manifest.json"
-    manifest = json.loads(manifest_path.read_text())
-    manifest["host_permissions"] += [f"{live_site.url}/*", video_site.url("/*")]
-    manifest_path.write_text(json.dumps(manifest, indent=2))
     return target
 
 

@@ -79,7 +79,7 @@ def assert_progress_was_shown(page, job: dict) -> None:
 
 
 def test_video_with_a_direct_source_is_checked_and_the_verdict_shown_in_place(
-    browser, live_site, video_site
+    browser, live_site, video_site, screens
 ):
     browser.use_account(live_site, "alice")
     page, tab = open_page(browser, video_site.url("/direct.html?run=direct"))
@@ -100,6 +100,7 @@ def test_video_with_a_direct_source_is_checked_and_the_verdict_shown_in_place(
     video, box = page.locator("#v").bounding_box(), panel.bounding_box()
     assert video["x"] <= box["x"] <= video["x"] + video["width"]
     assert video["y"] <= box["y"] <= video["y"] + video["height"]
+    page.screenshot(path=str(screens / "panel-chromium.png"))
     badge = browser.worker.evaluate("(tabId) => chrome.action.getBadgeText({tabId})", tab)
     assert badge == VERDICT_BADGE[result["verdict"]]
 
