@@ -1,22 +1,27 @@
 """Download a video from a URL with yt-dlp, without letting the URL reach inside our network.
 
-Every URL yt-dlp requests, and every redirect hop it follows, must be http(s) and resolve only
-to public addresses (SSRF guard). The HTTP library resolves the name again to connect, and a
-hostile DNS server may answer differently the second time (DNS rebinding), so the address each
-socket actually connected to is checked too, before a byte is sent. Playlists and live
-streams are refused; size and duration are limited before and during the download.
+The link must be http(s) and resolve only to public addresses (SSRF guard). yt-dlp then
+reaches the web only through a guard proxy on loopback, one per fetch, set as its `proxy`
+option (a supported setting, unlike its handlers' internals): each connection it opens, for
+the link, a redirect hop, a fragment or a page it found, is made by the proxy to an address the
+proxy itself resolved and found public, so a name that answers differently the second time
+(DNS rebinding) is caught too. Plain-http redirects are checked as they pass. Playlists and
+live streams are refused; size and duration are limited before and during the download.
 """
 
+import contextlib
 import contextvars
 import ipaddress
 import logging
+import select
 import socket
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from detection.errors import FetchError, UnsafeURL
 
@@ -26,16 +31,15 @@ FORMAT = (
     "best[height<=720][vcodec^=avc1][ext=mp4]/best[height<=720][ext=mp4]/best[height<=720]/best"
 )
 
-# The allow-list of the fetch running in this context; None when no fetch is running.
-_guard: contextvars.ContextVar[tuple[str, ...] | None] = contextvars.ContextVar(
-    "unmask_fetch_guard", default=None
+INSIDE = (
+    "The link points to a private, local or reserved network address, which cannot be analysed."
 )
+HEAD_LIMIT = 64 * 1024  # an HTTP head larger than this is not a real client's or server's
+RELAY_CHUNK = 64 * 1024
+
+# Why the fetch running in this context was stopped (by the budget), if it was.
 _blocked: contextvars.ContextVar[FetchError | None] = contextvars.ContextVar(
-    "unmask_fetch_blocked", default=None
-)
-# The byte and time budget of the fetch running in this context, spent by every read.
-_budget: contextvars.ContextVar["_Budget | None"] = contextvars.ContextVar(
-    "unmask_fetch_budget", default=None
+    "fetch_blocked", default=None
 )
 
 
@@ -86,10 +90,7 @@ def check_url(url: str, *, allow_hosts: Sequence[str] = ()) -> None:
         raise FetchError(f"The host {host} could not be found.") from exc
     for info in infos:
         if not _is_public(info[4][0]):
-            raise UnsafeURL(
-                "The link points to a private, local or reserved network address, "
-                "which cannot be analysed."
-            )
+            raise UnsafeURL(INSIDE)
 
 
 def fetch_video(
@@ -106,7 +107,6 @@ def fetch_video(
     import yt_dlp.networking.exceptions
 
     check_url(url, allow_hosts=allow_hosts)
-    _install_redirect_guard()
     dest_dir = Path(dest_dir)
     dest_dir.mkdir(parents=True, exist_ok=True)
     params = {
@@ -125,27 +125,27 @@ def fetch_video(
         "cachedir": False,
         "hls_prefer_native": True,
     }
-    guard_token = _guard.set(tuple(allow_hosts))
     blocked_token = _blocked.set(None)
     budget = _Budget(time.monotonic() + timeout_s, timeout_s, max_bytes + 1024 * 1024, max_bytes)
-    budget_token = _budget.set(budget)
     try:
-        with _guarded_youtube_dl(params) as ydl:
-            info = ydl.extract_info(url, download=False)
-            _check_info(info, max_bytes=max_bytes, max_duration_s=max_duration_s)
-            info = ydl.process_ie_result(info, download=True)
-    except (yt_dlp.utils.DownloadError, yt_dlp.networking.exceptions.RequestError) as exc:
-        if (blocked := _blocked.get()) is not None:
-            raise blocked from exc
-        logger.info("yt-dlp failed for %s: %s", url, exc)
-        reason = _short(exc)
-        raise FetchError(f"The video at this link could not be downloaded ({reason}).") from exc
-    except UnsafeURL:
-        raise
+        with GuardProxy(allow_hosts, timeout_s=timeout_s) as proxy:
+            try:
+                with _guarded_youtube_dl(
+                    {**params, "proxy": proxy.url}, budget, allow_hosts
+                ) as ydl:
+                    info = ydl.extract_info(url, download=False)
+                    _check_info(info, max_bytes=max_bytes, max_duration_s=max_duration_s)
+                    info = ydl.process_ie_result(info, download=True)
+            except (yt_dlp.utils.DownloadError, yt_dlp.networking.exceptions.RequestError) as exc:
+                if (blocked := proxy.refused or _blocked.get()) is not None:
+                    raise blocked from exc
+                logger.info("yt-dlp failed for %s: %s", url, exc)
+                reason = _short(exc)
+                raise FetchError(
+                    f"The video at this link could not be downloaded ({reason})."
+                ) from exc
     finally:
-        _guard.reset(guard_token)
         _blocked.reset(blocked_token)
-        _budget.reset(budget_token)
     files = [p for p in dest_dir.iterdir() if p.is_file() and not p.name.endswith(".part")]
     if not files:
         raise FetchError("The link did not lead to a downloadable video within the size limit.")
@@ -185,61 +185,20 @@ def _short(exc: Exception) -> str:
     return text if len(text) <= 160 else text[:157] + "..."
 
 
-def _check_hop(url: str) -> None:
-    """Called for every request and redirect yt-dlp makes while a fetch runs."""
-    allow = _guard.get()
-    if allow is None:
-        return
-    try:
-        check_url(url, allow_hosts=allow)
-    except UnsafeURL as exc:
-        _blocked.set(exc)
-        raise
-
-
-def _check_peer(host: str, sock: socket.socket) -> None:
-    """After connect, before sending: the peer must be public unless `host` is allowed."""
-    allow = _guard.get()
-    if allow is None or host.lower().rstrip(".").strip("[]") in {
-        h.lower().strip("[]") for h in allow
-    }:
-        return
-    try:
-        peer = sock.getpeername()[0]
-    except OSError:
-        return  # not connected: nothing can be sent on it
-    if not _is_public(peer):
-        sock.close()
-        logger.warning("refused a connection to %s: it resolved to %s on connect", host, peer)
-        exc = UnsafeURL(
-            "The link points to a private, local or reserved network address, "
-            "which cannot be analysed."
-        )
-        _blocked.set(exc)
-        raise exc
-
-
-def _peer_checked(create_connection: Any) -> Any:
-    """Wrap a create_connection(address, ...) so the socket it returns passes _check_peer."""
-
-    def guarded(address: Any, *args: Any, **kwargs: Any) -> socket.socket:
-        sock = create_connection(address, *args, **kwargs)
-        _check_peer(str(address[0]), sock)
-        return sock
-
-    return guarded
-
-
-def _guarded_youtube_dl(params: dict[str, Any]) -> Any:
-    """A YoutubeDL whose every request URL passes the SSRF guard first."""
+def _guarded_youtube_dl(params: dict[str, Any], budget: _Budget, allow_hosts: Sequence[str]) -> Any:
+    """A YoutubeDL that checks each URL it requests before it reaches the guard proxy (a
+    sentence for another scheme; a name looked up once more), and whose every response
+    spends the fetch's byte and time budget."""
     import yt_dlp
 
     class GuardedYoutubeDL(yt_dlp.YoutubeDL):
         def urlopen(self, req: Any) -> Any:
-            _check_hop(req if isinstance(req, str) else req.url)
+            try:
+                check_url(req if isinstance(req, str) else req.url, allow_hosts=allow_hosts)
+            except UnsafeURL as exc:
+                _stop(exc)
             response = super().urlopen(req)
-            if (budget := _budget.get()) is not None:
-                _limit_reads(response, budget)
+            _limit_reads(response, budget)
             return response
 
     return GuardedYoutubeDL(params)
@@ -281,38 +240,160 @@ def _stop(exc: FetchError) -> None:
     raise exc
 
 
-_redirect_guard_installed = False
+class GuardProxy:
+    """A loopback HTTP proxy for one fetch: the only way its yt-dlp reaches the network.
 
-
-def _install_redirect_guard() -> None:
-    """yt-dlp follows redirects inside its HTTP handlers; check each hop there too, and the
-    address every connection of either handler (urllib, or requests over urllib3) reaches.
-
-    The wrapped hooks only act while a fetch runs in the calling context (see `_guard`).
+    CONNECT (https) is tunnelled and plain http forwarded, each to an address this proxy
+    resolved and found public (or to a host on the allow-list), so the address checked is the
+    address connected to. A plain-http redirect whose target fails `check_url` is answered 403
+    instead. `refused` keeps the first refusal, for fetch_video to raise as the sentence.
     """
-    global _redirect_guard_installed
-    if _redirect_guard_installed:
-        return
-    import urllib3.util.connection
-    from yt_dlp.networking import _requests, _urllib
 
-    _urllib.create_connection = _peer_checked(_urllib.create_connection)
-    urllib3.util.connection.create_connection = _peer_checked(
-        urllib3.util.connection.create_connection
+    def __init__(self, allow_hosts: Sequence[str], *, timeout_s: float) -> None:
+        self.allow_hosts = tuple(allow_hosts)
+        self.refused: FetchError | None = None
+        self.timeout_s = timeout_s
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self._open: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}"
+
+    def __enter__(self) -> "GuardProxy":
+        threading.Thread(target=self._accept, name="fetch-guard", daemon=True).start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._server.close()
+        with self._lock:
+            for sock in self._open:
+                _close(sock)
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return  # closed: the fetch is over
+            threading.Thread(
+                target=self._serve, args=(client,), name="fetch-guard-conn", daemon=True
+            ).start()
+
+    def _track(self, sock: socket.socket) -> socket.socket:
+        with self._lock:
+            self._open.add(sock)
+        return sock
+
+    def _serve(self, client: socket.socket) -> None:
+        self._track(client)
+        upstream = None
+        try:
+            head, rest = _read_head(client)
+            method, target, version = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ", 2)
+            if method == "CONNECT":
+                host, _, port = target.rpartition(":")
+                upstream = self._connect(host, int(port))
+                client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                upstream.sendall(rest)
+                _relay(client, upstream)
+                return
+            parts = urlsplit(target)
+            if parts.scheme != "http":
+                raise UnsafeURL("Only http and https links can be analysed.")
+            upstream = self._connect(parts.hostname or "", parts.port or 80)
+            path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            upstream.sendall(_origin_head(head, method, path, version) + rest)
+            answer, body = _read_head(upstream)
+            self._check_redirect(answer, target)
+            client.sendall(answer + body)
+            _relay(client, upstream)
+        except FetchError as exc:
+            self.refused = self.refused or exc
+            logger.warning("fetch guard refused a connection: %s", exc)
+            _answer(client, b"403 Forbidden")
+        except (OSError, ValueError) as exc:
+            logger.info("fetch guard: connection failed: %s", exc)
+            _answer(client, b"502 Bad Gateway")
+        finally:
+            for sock in (client, upstream):
+                if sock is not None:
+                    _close(sock)
+                    with self._lock:
+                        self._open.discard(sock)
+
+    def _connect(self, host: str, port: int) -> socket.socket:
+        """Resolve once, check every answer, connect to a checked address."""
+        name = host.lower().rstrip(".").strip("[]")
+        try:
+            infos = socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError) as exc:
+            raise FetchError(f"The host {name} could not be found.") from exc
+        allowed = name in {h.lower().strip("[]") for h in self.allow_hosts}
+        if not allowed and not all(_is_public(info[4][0]) for info in infos):
+            raise UnsafeURL(INSIDE)
+        family, kind, proto, _, address = infos[0]
+        sock = self._track(socket.socket(family, kind, proto))
+        sock.settimeout(self.timeout_s)
+        sock.connect(address)
+        sock.settimeout(None)
+        return sock
+
+    def _check_redirect(self, answer: bytes, target: str) -> None:
+        status_line, _, headers = answer.decode("latin-1").partition("\r\n")
+        if status_line.split(" ")[1:2] not in (["301"], ["302"], ["303"], ["307"], ["308"]):
+            return
+        for line in headers.split("\r\n"):
+            key, _, value = line.partition(":")
+            if key.strip().lower() == "location":
+                check_url(urljoin(target, value.strip()), allow_hosts=self.allow_hosts)
+
+
+def _read_head(sock: socket.socket) -> tuple[bytes, bytes]:
+    """An HTTP head (through the blank line) and whatever arrived after it."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        if len(data) > HEAD_LIMIT:
+            raise ValueError("HTTP head too large")
+        chunk = sock.recv(RELAY_CHUNK)
+        if not chunk:
+            raise ValueError("connection closed before a full HTTP head")
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    return head + b"\r\n\r\n", rest
+
+
+def _origin_head(head: bytes, method: str, path: str, version: str) -> bytes:
+    """The proxied request as the origin expects it: its path only, one request per connection."""
+    lines = head.decode("latin-1").split("\r\n")[1:]
+    kept = [
+        line
+        for line in lines
+        if line
+        and line.split(":", 1)[0].strip().lower() not in ("connection", "proxy-connection")
+        and not line.lower().startswith("proxy-")
+    ]
+    return "\r\n".join([f"{method} {path} {version}", *kept, "Connection: close", "", ""]).encode(
+        "latin-1"
     )
 
-    original_urllib = _urllib.RedirectHandler.redirect_request
 
-    def urllib_hop(self: Any, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str):
-        _check_hop(newurl)
-        return original_urllib(self, req, fp, code, msg, headers, newurl)
+def _relay(a: socket.socket, b: socket.socket) -> None:
+    """Copy bytes both ways until either side closes."""
+    peers = {a: b, b: a}
+    while True:
+        readable, _, _ = select.select(list(peers), [], [])
+        for sock in readable:
+            data = sock.recv(RELAY_CHUNK)
+            if not data:
+                return
+            peers[sock].sendall(data)
 
-    original_requests = _requests.RequestsSession.rebuild_method
 
-    def requests_hop(self: Any, prepared_request: Any, response: Any) -> None:
-        original_requests(self, prepared_request, response)
-        _check_hop(prepared_request.url)
+def _answer(client: socket.socket, status: bytes) -> None:
+    with contextlib.suppress(OSError):
+        client.sendall(b"HTTP/1.1 %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n" % status)
 
-    _urllib.RedirectHandler.redirect_request = urllib_hop
-    _requests.RequestsSession.rebuild_method = requests_hop
-    _redirect_guard_installed = True
+
+def _close(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    sock.close()

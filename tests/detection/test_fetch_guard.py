@@ -2,12 +2,14 @@
 
 import http.server
 import threading
+import urllib.error
+import urllib.request
 from functools import partial
 
 import pytest
 
 from detection.errors import FetchError, UnsafeURL
-from detection.fetch import check_url, fetch_video
+from detection.fetch import GuardProxy, check_url, fetch_video
 
 HOSTILE = [
     "http://127.0.0.1/",
@@ -110,3 +112,19 @@ def test_too_large_a_download_is_refused(server, tmp_path):
 def test_a_missing_page_is_a_sentence(server, tmp_path):
     with pytest.raises(FetchError, match="could not be downloaded"):
         fetch_video(f"{server}/nothing.mp4", tmp_path, allow_hosts=["127.0.0.1"], **LIMITS)
+
+
+def test_the_guard_proxy_itself_refuses_inside_addresses(server):
+    """yt-dlp reaches the network only through this proxy, and the proxy checks each address
+    it connects to by itself: with no other check in front, loopback is still refused.
+    (The redirect tests above and in tests/reliability/test_ssrf.py fail if yt-dlp stops
+    going through the proxy: hops are followed inside its HTTP handlers.)"""
+    with GuardProxy((), timeout_s=5) as proxy:
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({"http": proxy.url}))
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            opener.open(f"{server}/face.mp4", timeout=5)
+        assert refused.value.code == 403
+        assert isinstance(proxy.refused, UnsafeURL)
+    with GuardProxy(["127.0.0.1"], timeout_s=5) as proxy:
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({"http": proxy.url}))
+        assert opener.open(f"{server}/face.mp4", timeout=5).status == 200
