@@ -1,1 +1,1 @@
-"""Unmask detection: the engine (Django-free modules) and its Django glue."""
+"""Unmask detection: the engine, a library with no Django (the platform builds and drives it)."""

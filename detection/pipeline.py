@@ -8,12 +8,11 @@ Only the sampled frames of one chunk, the small crops and their codes are ever h
 import base64
 import io
 import logging
-import os
 import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -155,17 +154,46 @@ class Collected:
     features: list[torch.Tensor] = field(default_factory=list)  # per chunk, (n, F) on device
 
 
+@dataclass(frozen=True)
+class Engine:
+    """What a process detects with: built once by its owner (the platform's settings, a CLI's
+    flags) and passed to whoever detects, so nothing deep inside reads the environment.
+
+    `threads` is torch's CPU thread count, a process-wide setting: `start()` applies it, once,
+    where the process builds its engine; 0 leaves torch as it is (training sets its own).
+    """
+
+    options: DetectOptions = DetectOptions()
+    threads: int = 0
+
+    def start(self) -> "Engine":
+        if self.threads > 0:
+            torch.set_num_threads(self.threads)
+        return self
+
+    def load(self) -> LoadedModel:
+        model_path = resolve_model_path(self.options.model_path)
+        return load_model(model_path, resolve_device(self.options.device))
+
+    def detect(
+        self,
+        source: Path,
+        *,
+        start: float | None = None,
+        end: float | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> DetectionResult:
+        options = replace(self.options, start=start, end=end)
+        return detect(source, options=options, on_progress=on_progress)
+
+
 _models: dict[tuple[Path, str, float], LoadedModel] = {}
 _models_lock = threading.Lock()
-_threads_set = False
 
 
 def resolve_model_path(explicit: Path | None = None) -> Path:
-    """An explicit path, else env DETECTION_MODEL, else the shipped default."""
-    if explicit:
-        return Path(explicit)
-    from_env = os.environ.get("DETECTION_MODEL", "").strip()
-    return Path(from_env) if from_env else DEFAULT_MODEL_PATH
+    """An explicit path, else the shipped default."""
+    return Path(explicit) if explicit else DEFAULT_MODEL_PATH
 
 
 def resolve_device(device: str = "auto") -> str:
@@ -191,7 +219,6 @@ def load_model(path: Path, device: str = "cpu") -> LoadedModel:
     key = (path, device, path.stat().st_mtime)
     with _models_lock:
         if key not in _models:
-            _bound_threads()
             try:
                 model, card = load_checkpoint(path, device)
             except CheckpointError as exc:
@@ -489,18 +516,6 @@ def _autocast(device: str) -> Any:
     if device.startswith("cuda"):
         return torch.autocast("cuda", dtype=torch.float16)
     return torch.autocast("cpu", enabled=False)
-
-
-def _bound_threads() -> None:
-    """Keep torch to a few threads: more than the free cores makes it much slower, not faster."""
-    global _threads_set
-    if _threads_set:
-        return
-    wanted = int(os.environ.get("DETECTION_THREADS", "0") or 0)
-    if wanted <= 0:
-        wanted = max(1, min(4, (os.cpu_count() or 2) - 1))
-    torch.set_num_threads(wanted)
-    _threads_set = True
 
 
 def _jpeg_data_url(crop: np.ndarray) -> str:

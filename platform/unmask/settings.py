@@ -6,6 +6,7 @@ STORAGE_* variables switch to PostgreSQL, Redis + Celery and S3/MinIO. `.env.exa
 documents every variable read here.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,7 +26,6 @@ if not DEBUG and SECRET_KEY == _DEV_SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
     "daphne",
@@ -44,7 +44,6 @@ INSTALLED_APPS = [
     "unmask.analyses",
     "unmask.review",
     "unmask.api",
-    "detection",
 ]
 
 MIDDLEWARE = [
@@ -197,7 +196,9 @@ DETECTION_MODEL_CARD = env_path(
     "DETECTION_MODEL_CARD", BASE_DIR / "detection" / "weights" / "MODEL_CARD.md"
 )
 DETECTION_FRAMES = env_int("DETECTION_FRAMES", 0)  # 0: the model card's frame count
-DETECTION_THREADS = env_int("DETECTION_THREADS", 0)  # 0: torch's default
+# torch's CPU threads in a process that runs the engine; 0: one less than the cores, at most 4
+# (more threads than free cores make inference much slower, not faster).
+DETECTION_THREADS = env_int("DETECTION_THREADS", 0) or max(1, min(4, (os.cpu_count() or 2) - 1))
 DETECTION_MAX_DURATION_S = env_int("DETECTION_MAX_DURATION_S", 3 * 3600)
 DETECTION_MAX_PIXELS = env_int("DETECTION_MAX_PIXELS", 8192 * 8192)
 # Tests only: run a checkpoint whose card says trained=False. Never with DEBUG off.
@@ -259,8 +260,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 20,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": [
-        "unmask.api.permissions.UserThrottle",  # these fail open when Redis is away
-        "unmask.api.permissions.AnonThrottle",
+        "unmask.api.throttles.UserThrottle",  # these fail open when Redis is away
+        "unmask.api.throttles.AnonThrottle",
     ],
     "EXCEPTION_HANDLER": "unmask.outage.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {

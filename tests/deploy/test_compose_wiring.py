@@ -208,7 +208,7 @@ def test_worker_consumes_the_queue_the_settings_route_tasks_to():
     assert command[command.index("--concurrency") + 1] == "1"
     assert command[command.index("--prefetch-multiplier") + 1] == "1"
     # `-A unmask` finds the Celery app in unmask/celery.py, with our task registered on it.
-    import detection.tasks  # what autodiscovery imports in the worker  # noqa: F401
+    import unmask.analyses.tasks  # what autodiscovery imports in the worker  # noqa: F401
     from unmask.celery import app
 
     assert app.main == "unmask"

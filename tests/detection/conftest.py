@@ -1,14 +1,16 @@
 """Engine fixtures: small videos generated once per session with ffmpeg, and a checkpoint."""
 
-import os
 import shutil
 from pathlib import Path
 
 import pytest
+import torch
 
 from tests.support import ffmpeg, has_encoder, real_video, require
 
-os.environ.setdefault("DETECTION_THREADS", "1")
+# The engine shares two cores with other work. This process calls detect() itself, so it sets
+# torch's threads as an engine's owner would (commands it starts read DETECTION_THREADS=1).
+torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from unmask.accounts.services import issue_token
 from unmask.analyses.models import Analysis, Status
+from unmask.analyses.progress import mark_done
 from unmask.asgi import application
 from unmask.review.models import Review
 from unmask.routing import websocket_urlpatterns
@@ -44,7 +45,7 @@ def alices(alice, staff, tmp_path, settings) -> dict[str, object]:
     settings.MEDIA_ROOT = tmp_path / "media"
     analysis = Analysis.objects.create(owner=alice, source_name="alice.mp4", status=Status.SCORING)
     analysis.source.save("alice.mp4", ContentFile(b"\0" * 100), save=True)
-    assert analysis.mark_done({"verdict": "fake", "fake_probability": 0.9, "model": {}})
+    assert mark_done(analysis, {"verdict": "fake", "fake_probability": 0.9, "model": {}})
     analysis.refresh_from_db()
     review = Review.objects.create(analysis=analysis, reviewer=staff, decision="confirmed_fake")
     token = issue_token(alice, "alice's phone").token

@@ -7,9 +7,9 @@ import time
 import pytest
 import requests
 
-from detection.jobs import GENERIC_FAILURE
 from tests.live import wait_for
 from tests.reliability.conftest import UPLOAD_MAX_BYTES, is_sentence
+from unmask.analyses.jobs import GENERIC_FAILURE
 
 # A few odd-but-real videos run the whole engine here; the CLI test runs every one of them.
 ENGINE_RUNS = ("rotated.mp4", "vfr.mkv", "av1.mp4", "hevc.mp4")

@@ -13,6 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from tests.reliability.conftest import is_sentence
 from tests.support import REPO_ROOT
 from unmask.analyses.models import Analysis
+from unmask.analyses.progress import mark_done
 from unmask.review.models import Review
 
 # A "/" in an upload name is a path separator (the name is cut at it), so the file-name payload
@@ -45,8 +46,8 @@ def hostile(alice, token_api, settings, tmp_path) -> list[Analysis]:
     Analysis.objects.filter(pk=titled.json()["id"]).update(source_name=TITLE)
     analyses = [Analysis.objects.get(pk=r.json()["id"]) for r in (by_file, by_link, titled)]
     for analysis in analyses:
-        assert analysis.mark_done(
-            {"verdict": "fake", "fake_probability": 0.97, "model": {"version": "t"}}
+        assert mark_done(
+            analysis, {"verdict": "fake", "fake_probability": 0.97, "model": {"version": "t"}}
         )
     return analyses
 

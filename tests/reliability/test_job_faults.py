@@ -11,9 +11,10 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage
 from django.utils import timezone
 
-from detection.jobs import STORAGE_FAILURE, resend_queued, run_analysis
 from tests.reliability.conftest import is_sentence
+from unmask.analyses.jobs import STORAGE_FAILURE, run_analysis
 from unmask.analyses.models import Analysis, Status
+from unmask.analyses.tasks import resend_queued
 from unmask.celery import app
 
 
@@ -127,7 +128,7 @@ def test_a_locked_database_is_waited_out(alice, settings, tmp_path, caplog):
     locker.start()
     assert holding.wait(10)
     started = time.monotonic()
-    with caplog.at_level(logging.WARNING, logger="detection.jobs"):
+    with caplog.at_level(logging.WARNING, logger="unmask.analyses.jobs"):
         run_analysis(analysis.id)
     locker.join()
 

@@ -7,6 +7,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from unmask.analyses.models import FINISHED, Analysis
 from unmask.analyses.progress import group_name
+from unmask.analyses.status import status_of
 
 UPDATE = "analysis.update"
 CLOSE_ANONYMOUS = 4403
@@ -53,10 +54,5 @@ class AnalysisConsumer(AsyncJsonWebsocketConsumer):
 
 
 def _snapshot(user: Any, analysis_id: Any) -> dict[str, Any] | None:
-    analysis = (
-        Analysis.objects.visible_to(user)
-        .select_related("reused_from")
-        .filter(pk=analysis_id)
-        .first()
-    )
-    return analysis.to_status() if analysis else None
+    analysis = Analysis.objects.visible_to(user).with_status().filter(pk=analysis_id).first()
+    return status_of(analysis) if analysis else None

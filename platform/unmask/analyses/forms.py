@@ -1,7 +1,6 @@
 """Forms for the site pages: submitting a video, filtering history, reporting a result."""
 
 from datetime import datetime, time
-from typing import Any
 
 from django import forms
 from django.db.models import Q
@@ -11,6 +10,8 @@ from unmask.analyses.models import ACTIVE, AnalysisQuerySet, Status, Verdict
 
 
 class SubmitForm(forms.Form):
+    """A file or a link; that it is exactly one of them is checked by submit_analysis."""
+
     file = forms.FileField(required=False, label="Video file")
     url = forms.CharField(
         required=False,
@@ -18,12 +19,6 @@ class SubmitForm(forms.Form):
         label="…or a link to a video",
         widget=forms.URLInput(attrs={"placeholder": "https://example.com/watch?v=…"}),
     )
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        if bool(data.get("file")) == bool((data.get("url") or "").strip()):
-            raise forms.ValidationError("Choose a video file or paste a link to one (just one).")
-        return data
 
 
 STATUS_FILTERS = [("", "Any status"), ("active", "In progress"), *Status.choices[-2:]]

@@ -1,8 +1,10 @@
-"""Serving a stored video to its owner, with HTTP Range so players can seek."""
+"""Stored videos: served to their owner with HTTP Range (so players can seek), and hashed."""
 
+import hashlib
 import mimetypes
 import re
 from collections.abc import Iterator
+from typing import Any
 
 from django.core.files.storage import Storage
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -83,3 +85,13 @@ def _read(storage: Storage, name: str, start: int, end: int) -> Iterator[bytes]:
                 return
             remaining -= len(chunk)
             yield chunk
+
+
+def hash_file(file: Any) -> str:
+    """sha256 of a Django File or upload, read in chunks; the file is left at its start."""
+    digest = hashlib.sha256()
+    file.seek(0)
+    for chunk in file.chunks():
+        digest.update(chunk)
+    file.seek(0)
+    return digest.hexdigest()

@@ -2,7 +2,7 @@
 
 import secrets
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import PurePath
 from typing import Any
 
@@ -11,29 +11,37 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from detection.scoring import Verdict as EngineVerdict
+from detection.stages import Stage
 
-class Status(models.TextChoices):
-    """Same values as detection.stages.Stage: the engine's stages are the job's states."""
-
-    QUEUED = "queued", "Waiting in line"
-    FETCHING = "fetching", "Downloading the video"
-    DECODING = "decoding", "Reading frames"
-    DETECTING_FACES = "detecting_faces", "Finding faces"
-    SCORING = "scoring", "Scoring faces"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
+# The engine names the stages and verdicts; the platform only adds the words people read.
+STATUS_LABELS = {
+    Stage.QUEUED: "Waiting in line",
+    Stage.FETCHING: "Downloading the video",
+    Stage.DECODING: "Reading frames",
+    Stage.DETECTING_FACES: "Finding faces",
+    Stage.SCORING: "Scoring faces",
+    Stage.DONE: "Done",
+    Stage.FAILED: "Failed",
+}
+VERDICT_LABELS = {
+    EngineVerdict.REAL: "Likely real",
+    EngineVerdict.FAKE: "Likely fake",
+    EngineVerdict.UNCERTAIN: "Uncertain",
+    EngineVerdict.NO_FACE: "No face found",
+}
+Status = models.TextChoices(
+    "Status", [(stage.name, (stage.value, STATUS_LABELS[stage])) for stage in Stage]
+)
+Verdict = models.TextChoices(
+    "Verdict",
+    [(verdict.name, (verdict.value, VERDICT_LABELS[verdict])) for verdict in EngineVerdict],
+)
 
 
 RUNNING = (Status.FETCHING, Status.DECODING, Status.DETECTING_FACES, Status.SCORING)
 ACTIVE = (Status.QUEUED, *RUNNING)
 FINISHED = (Status.DONE, Status.FAILED)
-
-
-class Verdict(models.TextChoices):
-    REAL = "real", "Likely real"
-    FAKE = "fake", "Likely fake"
-    UNCERTAIN = "uncertain", "Uncertain"
-    NO_FACE = "no_face", "No face found"
 
 
 def source_upload_to(analysis: "Analysis", filename: str) -> str:
@@ -48,6 +56,13 @@ class AnalysisQuerySet(models.QuerySet["Analysis"]):
         if user is None or not user.is_authenticated:
             return self.none()
         return self.filter(owner=user)
+
+    def with_status(self) -> "AnalysisQuerySet":
+        """What the status payload reads (the reused original, both rows' reviews), fetched in
+        a fixed number of queries however many rows there are."""
+        return self.select_related("reused_from").prefetch_related(
+            "reviews", "reused_from__reviews"
+        )
 
     def active(self) -> "AnalysisQuerySet":
         return self.filter(status__in=ACTIVE)
@@ -157,54 +172,19 @@ class Analysis(models.Model):
     def ws_path(self) -> str:
         return f"/ws/analyses/{self.id}/"
 
+    @property
+    def reused(self) -> bool:
+        return self.reused_from_id is not None
+
     def latest_review(self) -> Any:
-        """The newest staff review of this video; a reused result shows its original's review."""
+        """The newest staff review of this video; a reused result shows its original's review.
+
+        Reviews come newest first (Review.Meta.ordering), from the prefetch of with_status()
+        when the row was read through it."""
         for analysis in (self, self.reused_from):
-            if analysis is None:
-                continue
-            review = analysis.reviews.select_related("reviewer").order_by("-created_at").first()
-            if review is not None:
+            if analysis is not None and (review := analysis.reviews.all().first()) is not None:
                 return review
         return None
-
-    def review_summary(self) -> dict[str, Any] | None:
-        review = self.latest_review()
-        if review is None:
-            return None
-        return {
-            "decision": review.decision,
-            "decision_label": review.get_decision_display(),
-            "note": review.note,
-            "created_at": _iso(review.created_at),
-        }
-
-    def to_status(self) -> dict[str, Any]:
-        """The one public shape of a job: API, websocket and pages all read this."""
-        return {
-            "id": str(self.id),
-            "status": self.status,
-            "stage": self.status,
-            "stage_label": self.get_status_display(),
-            "progress": self.progress,
-            "message": self.message,
-            "error": self.error,
-            "verdict": self.verdict or None,
-            "verdict_label": self.get_verdict_display() if self.verdict else None,
-            "fake_probability": self.fake_probability,
-            "model_version": self.model_version or None,
-            "source_name": self.source_name,
-            "source_url": self.source_url,
-            "is_flagged": self.is_flagged,
-            "reported_by_owner": self.reported_by_owner,
-            "reused": self.reused_from_id is not None,
-            "review": self.review_summary(),
-            "created_at": _iso(self.created_at),
-            "updated_at": _iso(self.updated_at),
-            "started_at": _iso(self.started_at),
-            "finished_at": _iso(self.finished_at),
-            "result_url": self.get_absolute_url(),
-            "ws_url": self.ws_path,
-        }
 
     def evidence(self) -> dict[str, Any]:
         """The heavy part of a result (tracks with thumbnails, per-frame scores, notes)."""
@@ -219,39 +199,7 @@ class Analysis(models.Model):
             "video": result.get("video"),
         }
 
-    # --- state changes: every one goes through analyses.progress.report ----------------------
-
-    def mark_done(self, result: dict[str, Any], *, reused_from: "Analysis | None" = None) -> bool:
-        from unmask.analyses import progress
-
-        probability = result.get("fake_probability")
-        changes: dict[str, Any] = {
-            "result": result,
-            "verdict": result.get("verdict") or "",
-            "fake_probability": probability,
-            "model_version": str((result.get("model") or {}).get("version") or ""),
-            "error": "",
-        }
-        if reused_from is not None:
-            changes["reused_from"] = reused_from
-        threshold = settings.ANALYSIS_FLAG_THRESHOLD
-        if reused_from is None and probability is not None and probability >= threshold:
-            # Copies are not flagged again: their original is already in the review queue.
-            changes["is_flagged"] = True
-            changes["flag_reason"] = (
-                f"The model gave {probability:.0%}, at or above the review threshold "
-                f"of {threshold:.0%}."
-            )
-        return progress.report(
-            self.id, stage=Status.DONE, progress=100, message="Finished.", changes=changes
-        )
-
-    def mark_failed(self, reason: str) -> bool:
-        from unmask.analyses import progress
-
-        return progress.report(
-            self.id, stage=Status.FAILED, progress=self.progress, changes={"error": reason}
-        )
+    # --- state changes: progress and outcome go through analyses.progress -------------------
 
     def enable_sharing(self) -> None:
         if not self.share_token:
@@ -264,7 +212,3 @@ class Analysis(models.Model):
         self.is_public = False
         self.share_token = None
         self.save(update_fields=["is_public", "share_token"])
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None

@@ -1,6 +1,5 @@
 """Workflows around an analysis: submit (with dedup and limits), delete, report, share."""
 
-import hashlib
 import logging
 from pathlib import PurePath
 from typing import Any
@@ -11,8 +10,14 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 
+from detection.errors import FetchError
+from detection.fetch import check_url
+from unmask.analyses import progress
+from unmask.analyses.media import hash_file
 from unmask.analyses.models import Analysis, Status
 from unmask.analyses.preview import delete_preview
+from unmask.analyses.tasks import enqueue
+from unmask.outage import OUTAGE_SENTENCE, REDIS_ERRORS
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +46,19 @@ class QueueUnavailable(SubmissionRefused):
     status_code = 503
 
 
+MULTIPART_SLACK_BYTES = 64 * 1024  # form boundaries and headers around the file
+
+
+def refuse_oversized_body(content_length: str | None) -> None:
+    """Refuse an upload by its declared size, before its body is read (pages and API)."""
+    try:
+        declared = int(content_length or 0)
+    except ValueError:
+        declared = 0
+    if declared > settings.UPLOAD_MAX_BYTES + MULTIPART_SLACK_BYTES:
+        raise UploadTooLarge(upload_limit_sentence())
+
+
 def upload_limit_sentence() -> str:
     return (
         f"This file is larger than the {_size(settings.UPLOAD_MAX_BYTES)} limit. "
@@ -61,7 +79,7 @@ def submit_analysis(
     instead of 201 for it.
     """
     url = (url or "").strip()
-    if bool(upload) == bool(url):
+    if bool(upload) == bool(url):  # the one place this rule is checked, for pages and API
         raise SubmissionRefused("Choose a video file or paste a link to one (just one of them).")
     if upload is not None:
         return _submit_upload(user, upload)
@@ -92,7 +110,7 @@ def _submit_upload(user: Any, upload: UploadedFile) -> Analysis:
                 _check_active_limit(user)
             analysis.save()
             if original is not None:
-                analysis.mark_done(original.result or {}, reused_from=original)
+                progress.mark_done(analysis, original.result or {}, reused_from=original)
             else:
                 transaction.on_commit(lambda: _enqueue_or_withdraw(analysis))
     except BaseException:
@@ -103,9 +121,6 @@ def _submit_upload(user: Any, upload: UploadedFile) -> Analysis:
 
 
 def _submit_url(user: Any, url: str) -> Analysis:
-    from detection.errors import FetchError
-    from detection.fetch import check_url
-
     if len(url) > 2048:
         raise SubmissionRefused("This link is too long to be a video address.")
     try:
@@ -121,7 +136,7 @@ def _submit_url(user: Any, url: str) -> Analysis:
             Analysis.objects.filter(pk=analysis.pk).update(
                 source_name=original.source_name, content_hash=original.content_hash
             )
-            analysis.mark_done(original.result or {}, reused_from=original)
+            progress.mark_done(analysis, original.result or {}, reused_from=original)
         else:
             transaction.on_commit(lambda: _enqueue_or_withdraw(analysis))
     analysis.refresh_from_db()
@@ -146,12 +161,9 @@ def _check_active_limit(user: Any) -> None:
 def _enqueue_or_withdraw(analysis: Analysis) -> None:
     """Runs after commit. If the broker cannot be reached the person is told so (503) and
     the row is deleted, so nothing waits unseen; should even the delete fail, the row stays
-    queued and the worker's sweep sends it later (detection.jobs.resend_queued)."""
-    from detection import jobs
-    from unmask.outage import OUTAGE_SENTENCE, REDIS_ERRORS
-
+    queued and the worker's sweep sends it later (tasks.resend_queued)."""
     try:
-        jobs.enqueue(analysis.id)
+        enqueue(analysis.id)
     except REDIS_ERRORS as exc:
         logger.warning("could not queue analysis %s, withdrawn: %r", analysis.id, exc)
         try:
@@ -159,16 +171,6 @@ def _enqueue_or_withdraw(analysis: Analysis) -> None:
         except Exception:
             logger.exception("could not withdraw analysis %s; the sweep will send it", analysis.id)
         raise QueueUnavailable(OUTAGE_SENTENCE) from exc
-
-
-def hash_file(file: Any) -> str:
-    """sha256 of a Django File or upload, read in chunks; the file is left at its start."""
-    digest = hashlib.sha256()
-    file.seek(0)
-    for chunk in file.chunks():
-        digest.update(chunk)
-    file.seek(0)
-    return digest.hexdigest()
 
 
 def delete_analysis(analysis: Analysis) -> None:

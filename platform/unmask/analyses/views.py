@@ -15,20 +15,20 @@ from django.views.decorators.http import require_POST
 
 from unmask.analyses.forms import HistoryFilterForm, ReportForm, SubmitForm
 from unmask.analyses.media import stream_source
-from unmask.analyses.model_card import card_html, citation, uncertain_sentence
-from unmask.analyses.models import Analysis, Status, Verdict
+from unmask.analyses.model_card import card_html
+from unmask.analyses.models import Analysis, Status
 from unmask.analyses.preview import preview_path, stream_preview
 from unmask.analyses.services import (
     SubmissionRefused,
     delete_analysis,
+    refuse_oversized_body,
     report_analysis,
     set_sharing,
     submit_analysis,
-    upload_limit_sentence,
 )
+from unmask.analyses.status import status_of, verdict_words
 
 HISTORY_PAGE_SIZE = 20
-MULTIPART_SLACK_BYTES = 64 * 1024
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -59,29 +59,24 @@ def new_analysis(request: HttpRequest) -> HttpResponse:
     form = SubmitForm()
     if request.method == "POST":
         error, code = "", 400
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-        if declared > settings.UPLOAD_MAX_BYTES + MULTIPART_SLACK_BYTES:
-            error, code = upload_limit_sentence(), 413
-        else:
+        try:
+            refuse_oversized_body(request.META.get("CONTENT_LENGTH"))
             form = SubmitForm(request.POST, request.FILES)
             if form.is_valid():
-                try:
-                    analysis = submit_analysis(
-                        request.user,
-                        upload=form.cleaned_data.get("file"),
-                        url=form.cleaned_data.get("url"),
+                analysis = submit_analysis(
+                    request.user,
+                    upload=form.cleaned_data.get("file"),
+                    url=form.cleaned_data.get("url"),
+                )
+                if wants_json:
+                    return JsonResponse(
+                        {"id": str(analysis.id), "result_url": analysis.get_absolute_url()},
+                        status=200 if analysis.reused_from_id else 201,
                     )
-                except SubmissionRefused as exc:
-                    error, code = exc.message, exc.status_code
-                else:
-                    if wants_json:
-                        return JsonResponse(
-                            {"id": str(analysis.id), "result_url": analysis.get_absolute_url()},
-                            status=200 if analysis.reused_from_id else 201,
-                        )
-                    return redirect(analysis)
-            else:
-                error = next(iter(form.errors.values()))[0]
+                return redirect(analysis)
+            error = next(iter(form.errors.values()))[0]
+        except SubmissionRefused as exc:
+            error, code = exc.message, exc.status_code
         if wants_json:
             return JsonResponse({"error": error}, status=code)
         return render(
@@ -115,7 +110,7 @@ def preview(request: HttpRequest, pk: UUID) -> HttpResponse:
 def export(request: HttpRequest, pk: UUID) -> HttpResponse:
     analysis = _own(request, pk)
     response = JsonResponse(
-        {**analysis.to_status(), **analysis.evidence()}, json_dumps_params={"indent": 2}
+        {**status_of(analysis), **analysis.evidence()}, json_dumps_params={"indent": 2}
     )
     response["Content-Disposition"] = f'attachment; filename="unmask-{analysis.id}.json"'
     return response
@@ -179,15 +174,11 @@ def shared_preview(request: HttpRequest, token: str) -> HttpResponse:
 
 def _own(request: HttpRequest, pk: UUID) -> Analysis:
     """Another user's analysis is a 404, exactly like one that does not exist."""
-    return get_object_or_404(
-        Analysis.objects.visible_to(request.user).select_related("reused_from"), pk=pk
-    )
+    return get_object_or_404(Analysis.objects.visible_to(request.user).with_status(), pk=pk)
 
 
 def _shared(token: str) -> Analysis:
-    return get_object_or_404(
-        Analysis.objects.select_related("reused_from"), share_token=token, is_public=True
-    )
+    return get_object_or_404(Analysis.objects.with_status(), share_token=token, is_public=True)
 
 
 def _limits() -> dict[str, Any]:
@@ -214,7 +205,7 @@ def _result_context(request: HttpRequest, analysis: Analysis, *, shared: bool) -
     return {
         "analysis": analysis,
         "shared": shared,
-        "status": analysis.to_status(),
+        "status": status_of(analysis),
         "evidence": evidence,
         "tracks": sorted(evidence["tracks"], key=lambda t: -(t.get("score") or 0)),
         "words": verdict_words(analysis, model),
@@ -225,25 +216,4 @@ def _result_context(request: HttpRequest, analysis: Analysis, *, shared: bool) -
         "report_form": ReportForm(),
         "is_active": analysis.is_active,
         "Status": Status,
-    }
-
-
-def verdict_words(analysis: Analysis, model: dict[str, Any]) -> dict[str, str]:
-    """The verdict in plain words, with the band in which the model says it is unsure."""
-    if analysis.status != Status.DONE:
-        return {}
-    p = analysis.fake_probability
-    sentences = {
-        Verdict.FAKE: "The model found signs that this video was manipulated.",
-        Verdict.REAL: "The model found no signs of manipulation in the faces it saw.",
-        Verdict.UNCERTAIN: "The model cannot tell either way; treat this result with care.",
-        Verdict.NO_FACE: "No face was found, so Unmask could not judge this video.",
-    }
-    chance = f"It puts the chance that the faces are fake at {p:.0%}." if p is not None else ""
-    return {
-        "headline": analysis.get_verdict_display() if analysis.verdict else "No verdict",
-        "sentence": sentences.get(analysis.verdict, ""),
-        "chance": chance,
-        "band": uncertain_sentence(model.get("uncertain_band")),
-        "detector": citation(analysis.model_version),
     }

@@ -1,11 +1,12 @@
-"""API shapes. Output is Analysis.to_status() (+ evidence), declared here for the schema."""
+"""API shapes: what is sent in, and a job with its evidence (the status itself: analyses.status)."""
 
 from typing import Any
 
 from rest_framework import serializers
 
-from unmask.analyses.models import Analysis, Status, Verdict
+from unmask.analyses.models import Analysis
 from unmask.analyses.preview import preview_path
+from unmask.analyses.status import AnalysisStatusSerializer, status_of
 
 
 class SubmitSerializer(serializers.Serializer):
@@ -13,57 +14,6 @@ class SubmitSerializer(serializers.Serializer):
 
     file = serializers.FileField(required=False, allow_empty_file=True, use_url=False)
     url = serializers.CharField(required=False, allow_blank=True, max_length=2048)
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if bool(attrs.get("file")) == bool((attrs.get("url") or "").strip()):
-            raise serializers.ValidationError(
-                "Send a video file (multipart field “file”) or a link (“url”): just one of them."
-            )
-        return attrs
-
-
-class ReviewSummarySerializer(serializers.Serializer):
-    decision = serializers.CharField()
-    decision_label = serializers.CharField()
-    note = serializers.CharField()
-    created_at = serializers.DateTimeField()
-
-
-class AnalysisStatusSerializer(serializers.Serializer):
-    """The state of one job: the same keys the websocket sends."""
-
-    id = serializers.UUIDField()
-    status = serializers.ChoiceField(choices=Status.choices)
-    stage = serializers.ChoiceField(choices=Status.choices)
-    stage_label = serializers.CharField()
-    progress = serializers.IntegerField(help_text="Percent of the whole job, 0-100.")
-    message = serializers.CharField()
-    error = serializers.CharField(help_text="Why it failed, in a sentence; empty otherwise.")
-    verdict = serializers.ChoiceField(choices=Verdict.choices, allow_null=True)
-    verdict_label = serializers.CharField(allow_null=True)
-    fake_probability = serializers.FloatField(allow_null=True)
-    model_version = serializers.CharField(allow_null=True)
-    source_name = serializers.CharField()
-    source_url = serializers.CharField()
-    is_flagged = serializers.BooleanField()
-    reported_by_owner = serializers.BooleanField()
-    reused = serializers.BooleanField(help_text="True when an identical earlier result was reused.")
-    review = ReviewSummarySerializer(allow_null=True)
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
-    started_at = serializers.DateTimeField(allow_null=True)
-    finished_at = serializers.DateTimeField(allow_null=True)
-    result_url = serializers.URLField()
-    ws_url = serializers.CharField()
-
-    def to_representation(self, instance: Analysis) -> dict[str, Any]:
-        data = instance.to_status()
-        request = self.context.get("request")
-        if request is not None:
-            data["result_url"] = request.build_absolute_uri(data["result_url"])
-            ws_scheme = "wss" if request.is_secure() else "ws"
-            data["ws_url"] = f"{ws_scheme}://{request.get_host()}{data['ws_url']}"
-        return data
 
 
 class AnalysisDetailSerializer(AnalysisStatusSerializer):
@@ -87,7 +37,7 @@ class AnalysisDetailSerializer(AnalysisStatusSerializer):
         request = self.context.get("request")
         url = request.build_absolute_uri(path) if path and request is not None else path
         return {
-            **super().to_representation(instance),
+            **status_of(instance, self.context.get("request")),
             **instance.evidence(),
             "preview_url": url or None,
         }

@@ -2,7 +2,6 @@
 
 from typing import Any
 
-from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -14,20 +13,15 @@ from unmask.analyses.models import Analysis
 from unmask.analyses.services import (
     SubmissionRefused,
     delete_analysis,
+    refuse_oversized_body,
     report_analysis,
     submit_analysis,
-    upload_limit_sentence,
 )
-from unmask.api.permissions import SubmitThrottle
-from unmask.api.serializers import (
-    AnalysisDetailSerializer,
-    AnalysisStatusSerializer,
-    ReportSerializer,
-    SubmitSerializer,
-)
+from unmask.analyses.status import AnalysisStatusSerializer
+from unmask.api.serializers import AnalysisDetailSerializer, ReportSerializer, SubmitSerializer
+from unmask.api.throttles import SubmitThrottle
 
 UUID_PATTERN = r"[0-9a-fA-F-]{36}"
-MULTIPART_SLACK_BYTES = 64 * 1024  # form boundaries and headers around the file
 
 _refusal = OpenApiResponse(description="Refused, with a sentence in `detail`.")
 
@@ -47,7 +41,7 @@ class AnalysisViewSet(
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
     def get_queryset(self):
-        return Analysis.objects.visible_to(self.request.user).select_related("reused_from")
+        return Analysis.objects.visible_to(self.request.user).with_status()
 
     def get_serializer_class(self):
         return {
@@ -74,12 +68,11 @@ class AnalysisViewSet(
         },
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        if _declared_size(request) > settings.UPLOAD_MAX_BYTES + MULTIPART_SLACK_BYTES:
-            return _refused(upload_limit_sentence(), status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
-        form = SubmitSerializer(data=request.data)
-        if not form.is_valid():
-            return _refused(_first_error(form.errors), status.HTTP_400_BAD_REQUEST)
         try:
+            refuse_oversized_body(request.META.get("CONTENT_LENGTH"))
+            form = SubmitSerializer(data=request.data)
+            if not form.is_valid():
+                return _refused(_first_error(form.errors), status.HTTP_400_BAD_REQUEST)
             analysis = submit_analysis(
                 request.user,
                 upload=form.validated_data.get("file"),
@@ -111,13 +104,6 @@ class AnalysisViewSet(
             return _refused(exc.message, exc.status_code)
         context = self.get_serializer_context()
         return Response(AnalysisStatusSerializer(analysis, context=context).data)
-
-
-def _declared_size(request: Request) -> int:
-    try:
-        return int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return 0
 
 
 def _refused(message: str, code: int) -> Response:

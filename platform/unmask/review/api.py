@@ -9,6 +9,7 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 
 from unmask.analyses.models import Analysis
+from unmask.analyses.status import AnalysisStatusSerializer
 from unmask.review.models import Decision, Review
 from unmask.review.services import record_review, review_queue
 
@@ -25,17 +26,11 @@ class ReviewSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at"]
 
 
-class QueuedAnalysisSerializer(serializers.Serializer):
-    """An analysis waiting for review: its status plus why it is in the queue."""
+class QueuedAnalysisSerializer(AnalysisStatusSerializer):
+    """An analysis waiting for review: its status plus whose it is and why it is in the queue."""
 
-    def to_representation(self, analysis: Analysis) -> dict:
-        return {
-            **analysis.to_status(),
-            "owner": analysis.owner.get_username(),
-            "is_flagged": analysis.is_flagged,
-            "flag_reason": analysis.flag_reason,
-            "reported_by_owner": analysis.reported_by_owner,
-        }
+    owner = serializers.CharField(source="owner.get_username")
+    flag_reason = serializers.CharField()
 
 
 class ReviewViewSet(
@@ -72,5 +67,5 @@ class ReviewViewSet(
     @action(detail=False, methods=["get"])
     def queue(self, request):
         """Flagged or owner-reported analyses that no one has reviewed yet."""
-        page = self.paginate_queryset(review_queue())
+        page = self.paginate_queryset(review_queue().with_status())
         return self.get_paginated_response(QueuedAnalysisSerializer(page, many=True).data)

@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from unmask.analyses.models import Analysis
 from unmask.analyses.preview import stream_preview
-from unmask.analyses.views import verdict_words
+from unmask.analyses.status import status_of, verdict_words
 from unmask.review.forms import ReviewForm
 from unmask.review.services import record_review, review_queue, reviewed_analyses
 
@@ -51,7 +51,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 
 @staff_required
 def review(request: HttpRequest, pk: UUID) -> HttpResponse:
-    analysis = get_object_or_404(Analysis.objects.select_related("owner"), pk=pk)
+    analysis = get_object_or_404(Analysis.objects.with_status().select_related("owner"), pk=pk)
     form = ReviewForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         record_review(
@@ -62,7 +62,7 @@ def review(request: HttpRequest, pk: UUID) -> HttpResponse:
     evidence = analysis.evidence()
     context = {
         "analysis": analysis,
-        "status": analysis.to_status(),
+        "status": status_of(analysis),
         "evidence": evidence,
         "tracks": sorted(evidence["tracks"], key=lambda t: -(t.get("score") or 0)),
         "words": verdict_words(analysis, evidence.get("model") or {}),

@@ -9,6 +9,7 @@ from django.contrib.auth.models import AnonymousUser
 
 from unmask.analyses import progress
 from unmask.analyses.models import Analysis, Status
+from unmask.analyses.progress import mark_done, mark_failed
 from unmask.routing import websocket_urlpatterns
 
 
@@ -47,7 +48,7 @@ def test_owner_gets_snapshot_then_live_updates_then_close(alice):
         )
         update = await socket.receive_json_from(timeout=5)
         assert (update["status"], update["progress"]) == ("detecting_faces", 40)
-        await database_sync_to_async(analysis.mark_done)(RESULT)
+        await database_sync_to_async(mark_done)(analysis, RESULT)
         final = await socket.receive_json_from(timeout=5)
         assert final["status"] == "done" and final["verdict"] == "real"
         closed = await socket.receive_output(timeout=5)
@@ -73,7 +74,7 @@ def test_others_are_refused_with_a_close_code(alice, bob, who, code):
 @pytest.mark.django_db
 def test_a_finished_analysis_is_never_changed_again(alice):
     analysis = Analysis.objects.create(owner=alice, source_name="a.mp4")
-    assert analysis.mark_failed("The video could not be decoded.")
+    assert mark_failed(analysis, "The video could not be decoded.")
     assert not progress.report(analysis.id, stage=Status.SCORING, progress=80)
     analysis.refresh_from_db()
     assert analysis.status == Status.FAILED and analysis.error == "The video could not be decoded."

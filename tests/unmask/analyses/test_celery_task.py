@@ -4,7 +4,7 @@ from unmask.celery import app
 
 
 def test_the_task_is_registered_late_acked_and_routed_to_detection():
-    from detection.tasks import run_analysis_task
+    from unmask.analyses.tasks import run_analysis_task
 
     assert "detection.run_analysis" in app.tasks
     assert run_analysis_task.acks_late and run_analysis_task.reject_on_worker_lost

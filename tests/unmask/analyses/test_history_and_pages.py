@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from unmask.analyses.media import parse_range
 from unmask.analyses.models import Analysis
+from unmask.analyses.progress import mark_done, mark_failed
 
 RESULT = {
     "verdict": "fake",
@@ -26,13 +27,13 @@ RESULT = {
 @pytest.fixture
 def history(alice, bob):
     fake = Analysis.objects.create(owner=alice, source_name="speech.mp4")
-    fake.mark_done(RESULT)
+    mark_done(fake, RESULT)
     old = Analysis.objects.create(
         owner=alice,
         source_url="https://videos.example/interview",
         created_at=timezone.now() - timedelta(days=40),
     )
-    old.mark_failed("The video could not be decoded.")
+    mark_failed(old, "The video could not be decoded.")
     Analysis.objects.create(owner=bob, source_name="speech-bob.mp4")
     return fake, old
 

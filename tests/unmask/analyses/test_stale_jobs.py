@@ -7,8 +7,8 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from detection.jobs import recover_stale
 from unmask.analyses.models import Analysis, Status
+from unmask.analyses.tasks import recover_stale
 
 
 def running(owner, *, silent_for: float, attempts: int) -> Analysis:
@@ -57,7 +57,7 @@ def test_the_management_command_reports_what_it_recovered(alice, settings):
 
 @pytest.mark.django_db
 def test_a_finished_job_is_never_run_again(alice):
-    from detection.jobs import run_analysis
+    from unmask.analyses.jobs import run_analysis
 
     done = Analysis.objects.create(owner=alice, status=Status.DONE, progress=100, attempts=1)
     run_analysis(done.id)  # what a redelivered Celery message would do

@@ -6,6 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from unmask.analyses.models import Analysis, Status
+from unmask.analyses.progress import mark_done
 
 RESULT = {
     "verdict": "fake",
@@ -50,7 +51,7 @@ def test_submit_returns_the_job_and_where_to_follow_it(alice, token_api, sample_
 def test_detail_carries_the_contract_fields(alice, session_api, sample_video):
     client = session_api(alice)
     created = client.post("/api/v1/analyses/", {"file": upload(sample_video)}).json()
-    Analysis.objects.get(pk=created["id"]).mark_done(RESULT)
+    mark_done(Analysis.objects.get(pk=created["id"]), RESULT)
     body = client.get(f"/api/v1/analyses/{created['id']}/").json()
     for key in ("id", "status", "stage", "progress", "verdict", "fake_probability", "error",
                 "tracks", "per_frame", "review", "source_name", "source_url", "created_at",
@@ -111,7 +112,7 @@ def test_a_file_and_a_link_together_are_refused(alice, token_api, sample_video):
 def test_an_identical_video_reuses_the_finished_result(alice, bob, token_api, sample_video):
     first = token_api(alice).post("/api/v1/analyses/", {"file": upload(sample_video)}).json()
     original = Analysis.objects.get(pk=first["id"])
-    original.mark_done(RESULT)
+    mark_done(original, RESULT)
 
     again = token_api(bob).post("/api/v1/analyses/", {"file": upload(sample_video)})
     assert again.status_code == 200
@@ -131,11 +132,11 @@ def test_a_new_model_version_does_not_reuse_old_results(
     old = Analysis.objects.get(
         pk=client.post("/api/v1/analyses/", {"file": upload(sample_video)}).json()["id"]
     )
-    old.mark_done(RESULT)
+    mark_done(old, RESULT)
     newer = Analysis.objects.get(
         pk=client.post("/api/v1/analyses/", {"file": upload(other_video)}).json()["id"]
     )
-    newer.mark_done({**RESULT, "model": {**RESULT["model"], "version": "v-8"}})
+    mark_done(newer, {**RESULT, "model": {**RESULT["model"], "version": "v-8"}})
     response = client.post("/api/v1/analyses/", {"file": upload(sample_video)})
     assert response.status_code == 201  # checked again by v-8
 
@@ -143,7 +144,7 @@ def test_a_new_model_version_does_not_reuse_old_results(
 @pytest.mark.django_db
 def test_owner_can_report_a_result_for_review(alice, token_api):
     analysis = Analysis.objects.create(owner=alice, source_name="a.mp4")
-    analysis.mark_done({**RESULT, "fake_probability": 0.1, "verdict": "real"})
+    mark_done(analysis, {**RESULT, "fake_probability": 0.1, "verdict": "real"})
     response = token_api(alice).post(
         f"/api/v1/analyses/{analysis.id}/report/", {"reason": "I know this person"}, format="json"
     )

@@ -1,6 +1,7 @@
 import pytest
 
 from unmask.analyses.models import Analysis, Status
+from unmask.analyses.progress import mark_done
 
 FAKE_RESULT = {
     "verdict": "fake",
@@ -29,8 +30,8 @@ def finished(alice):
     def finished(probability: float, name: str = "clip.mp4") -> Analysis:
         analysis = Analysis.objects.create(owner=alice, source_name=name, status=Status.SCORING)
         verdict = "fake" if probability >= 0.6 else "real" if probability <= 0.4 else "uncertain"
-        assert analysis.mark_done(
-            {**FAKE_RESULT, "fake_probability": probability, "verdict": verdict}
+        assert mark_done(
+            analysis, {**FAKE_RESULT, "fake_probability": probability, "verdict": verdict}
         )
         analysis.refresh_from_db()
         return analysis

@@ -6,6 +6,7 @@ from django.core.files.base import ContentFile
 from rest_framework.test import APIClient
 
 from unmask.analyses.services import report_analysis
+from unmask.analyses.status import status_of
 from unmask.review.models import Decision, Review
 from unmask.review.services import record_review, review_queue, reviewed_analyses
 
@@ -59,7 +60,7 @@ def test_every_review_is_kept_and_the_newest_stands(alice, staff, admin_user, fi
     second = record_review(analysis, admin_user, Decision.REAL, "it was a filter")
     assert list(analysis.reviews.all()) == [second, first]
     assert analysis.latest_review() == second
-    assert analysis.to_status()["review"]["decision"] == "real"
+    assert status_of(analysis)["review"]["decision"] == "real"
     assert list(reviewed_analyses()) == [analysis]
 
 

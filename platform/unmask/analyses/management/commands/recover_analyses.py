@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from detection.jobs import recover_stale, resend_queued
+from unmask.analyses.tasks import recover_stale, resend_queued
 
 
 class Command(BaseCommand):

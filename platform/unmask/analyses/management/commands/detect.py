@@ -11,16 +11,15 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from detection.errors import DetectionError
+from detection.pipeline import Engine
+from unmask.analyses.engine import build_engine
+from unmask.analyses.jobs import fetch
+from unmask.analyses.progress import percent
 
 logger = logging.getLogger(__name__)
-
-# Share of the progress bar (percent) each engine stage covers.
-STAGE_SPAN = {
-    "decoding": (0, 5),
-    "detecting_faces": (5, 90),
-    "scoring": (90, 99),
-    "done": (100, 100),
-}
 
 
 class Command(BaseCommand):
@@ -36,37 +35,25 @@ class Command(BaseCommand):
         parser.add_argument("--model", type=Path, help="checkpoint (default: DETECTION_MODEL)")
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        from detection.errors import DetectionError
-        from detection.pipeline import (
-            DetectOptions,
-            load_model,
-            resolve_device,
-            resolve_model_path,
+        flags = {"frames": opts["frames"], "device": opts["device"], "model_path": opts["model"]}
+        # The settings' untrained-model escape is for the job tests: this command never uses it.
+        engine = build_engine(
+            **{k: v for k, v in flags.items() if v is not None}, allow_untrained=False
         )
-
-        model_path = resolve_model_path(opts["model"] or settings.DETECTION_MODEL or None)
         try:
-            device = resolve_device(opts["device"])
-            card = load_model(model_path, device).card
+            loaded = engine.load()
         except DetectionError as exc:
             raise CommandError(exc.message) from exc
-        if not card.trained:
+        if not loaded.card.trained:
             raise CommandError(
-                f"The model at {model_path} is not trained, so it cannot give a verdict. "
-                "Train one (manage.py train) or pass --model with a trained checkpoint."
+                f"The model at {loaded.path} is not trained, so it cannot give a verdict. "
+                "Train one (manage.py train_detector) or pass --model with a trained checkpoint."
             )
-        options = DetectOptions(
-            frames=opts["frames"] or settings.DETECTION_FRAMES or None,
-            device=device,
-            start=opts["start"],
-            end=opts["end"],
-            model_path=model_path,
-            max_duration_s=settings.DETECTION_MAX_DURATION_S,
-            max_pixels=settings.DETECTION_MAX_PIXELS,
-        )
         failed = 0
         for source in opts["sources"]:
-            outcome = self._run_one(source, options, show_progress=not opts["json"])
+            outcome = self._run_one(
+                source, engine, opts["start"], opts["end"], show_progress=not opts["json"]
+            )
             failed += "error" in outcome
             if opts["json"]:
                 self.stdout.write(json.dumps(outcome))
@@ -75,13 +62,27 @@ class Command(BaseCommand):
         if failed:
             raise CommandError(f"{failed} of {len(opts['sources'])} inputs could not be analysed.")
 
-    def _run_one(self, source: str, options: Any, *, show_progress: bool) -> dict[str, Any]:
-        from detection.errors import DetectionError
-
+    def _run_one(
+        self,
+        source: str,
+        engine: Engine,
+        start: float | None,
+        end: float | None,
+        *,
+        show_progress: bool,
+    ) -> dict[str, Any]:
         try:
             with tempfile.TemporaryDirectory(prefix="unmask-detect-") as tmp:
                 path = _local_path(source, Path(tmp))
-                result = _detect_with_bar(path, options, show_progress=show_progress)
+                with tqdm(
+                    total=100, desc=path.name, disable=not show_progress or None, leave=False
+                ) as bar:
+
+                    def on_progress(stage: str, fraction: float) -> None:
+                        bar.set_postfix_str(str(stage))
+                        bar.update(max(0, round(percent(stage, fraction)) - bar.n))
+
+                    result = engine.detect(path, start=start, end=end, on_progress=on_progress)
         except DetectionError as exc:
             return {"source": source, "error": exc.message}
         except Exception as exc:  # a bug, not bad input: still one line, detail in the log
@@ -91,33 +92,9 @@ class Command(BaseCommand):
 
 
 def _local_path(source: str, tmp: Path) -> Path:
-    from detection.fetch import fetch_video
-
     if source.lower().startswith(("http://", "https://")) or "://" in source:
-        return fetch_video(
-            source,
-            tmp,
-            max_bytes=settings.FETCH_MAX_BYTES,
-            max_duration_s=settings.FETCH_MAX_DURATION_S,
-            timeout_s=settings.FETCH_TIMEOUT_S,
-            allow_hosts=settings.FETCH_ALLOW_HOSTS,
-        ).path
+        return fetch(source, tmp).path
     return Path(source)
-
-
-def _detect_with_bar(path: Path, options: Any, *, show_progress: bool) -> Any:
-    from tqdm import tqdm
-
-    from detection.pipeline import detect
-
-    with tqdm(total=100, desc=path.name, disable=not show_progress or None, leave=False) as bar:
-
-        def on_progress(stage: str, fraction: float) -> None:
-            first, last = STAGE_SPAN.get(stage, (0, 100))
-            bar.set_postfix_str(str(stage))
-            bar.update(max(0, round(first + fraction * (last - first)) - bar.n))
-
-        return detect(path, options=options, on_progress=on_progress)
 
 
 def _human(outcome: dict[str, Any]) -> str:
