@@ -9,6 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 APT_PACKAGES := ffmpeg redis-server postgresql chromium chromium-driver firefox-esr
 WEB_EXT := var/node/node_modules/.bin/web-ext
+AXE := var/node/node_modules/axe-core/axe.min.js
 
 .PHONY: run install test lint format system-deps services extension bench evaluate clean
 
@@ -29,12 +30,16 @@ run: install
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 ## Install what the tests need (apt packages, .venv, services) and run the whole suite.
-test: system-deps install services $(WEB_EXT)
+test: system-deps install services $(WEB_EXT) $(AXE)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 ## Firefox's linter for the extension, installed into var/node (git-ignored).
 $(WEB_EXT):
 	npm install --prefix var/node --no-audit --no-fund --loglevel=error web-ext@10.7.0
+
+## axe-core, the accessibility checker the page tests inject into the browser.
+$(AXE):
+	npm install --prefix var/node --no-audit --no-fund --loglevel=error axe-core@4.14.1
 
 ## Debian packages the tests use: ffmpeg for fixtures, Redis + PostgreSQL, Chromium and Firefox
 ## ESR (driven over WebDriver BiDi, no geckodriver needed), Node/npm.

@@ -121,5 +121,12 @@
     const step = () => Math.max(140, track.clientWidth * 0.8);
     document.querySelector(".carousel-button.prev").addEventListener("click", () => track.scrollBy({ left: -step(), behavior: "smooth" }));
     document.querySelector(".carousel-button.next").addEventListener("click", () => track.scrollBy({ left: step(), behavior: "smooth" }));
+    // The row itself takes focus (Tab) and moves a page of faces per arrow key.
+    track.addEventListener("keydown", (event) => {
+      const direction = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
+      if (!direction) return;
+      event.preventDefault();
+      track.scrollBy({ left: direction * step(), behavior: "smooth" });
+    });
   }
 })();

@@ -1,5 +1,6 @@
 """The result page's script in a real browser: live progress turns into the evidence without a
-reload by hand, the timeline chart seeks the player, and the face carousel scrolls.
+reload by hand, the timeline chart seeks the player, and the face carousel scrolls by mouse and
+keyboard.
 
 Headless Debian Chromium (Playwright) against the live daphne server, which runs the real
 engine on a two-face clip made from ../shared real videos.
@@ -107,3 +108,17 @@ def test_result_page_follows_progress_then_the_chart_seeks_and_faces_scroll(
     page.wait_for_function("document.getElementById('faces').scrollLeft > 0", timeout=5_000)
     page.click(".carousel-button.prev")
     page.wait_for_function("document.getElementById('faces').scrollLeft === 0", timeout=5_000)
+
+    # The same with the keyboard: Tab reaches the row, the arrow keys move it, and the buttons
+    # answer Enter.
+    page.focus(".carousel-button.prev")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "faces"
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("document.getElementById('faces').scrollLeft > 0", timeout=5_000)
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_function("document.getElementById('faces').scrollLeft === 0", timeout=5_000)
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.classList.contains('next')")
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.getElementById('faces').scrollLeft > 0", timeout=5_000)
