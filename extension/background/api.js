@@ -90,6 +90,11 @@ export async function submitFile(server, token, blob, filename) {
   return request(server, "/api/v1/analyses/", { method: "POST", token, form });
 }
 
+/** What the server takes (upload size and types) and its words for verdicts. */
+export async function getLimits(server, token) {
+  return request(server, "/api/v1/analyses/limits/", { token });
+}
+
 export async function getAnalysis(server, token, id) {
   return request(server, `/api/v1/analyses/${encodeURIComponent(id)}/`, { token });
 }

@@ -12,7 +12,6 @@ import { locateVideo, showOnPage } from "./overlay-bridge.js";
 import { chooseSource } from "./source.js";
 
 const POLL_MS = 1500;
-const MAX_UPLOAD_BYTES = 500 * 1024 * 1024;
 const WORKER_STARTED_AT = Date.now();
 
 /** key → {socket, timer} for the checks this worker instance is following. */
@@ -34,6 +33,7 @@ function fromAnalysis(job, server, data) {
     stage,
     progress: data.progress ?? job.progress,
     verdict: data.verdict ?? job.verdict ?? "",
+    verdictLabel: data.verdict_label ?? job.verdictLabel ?? "",
     fakeProbability: data.fake_probability ?? job.fakeProbability ?? null,
     error: data.error || "",
     resultUrl: api.serverUrl(server, data.result_url) || job.resultUrl || "",
@@ -185,13 +185,15 @@ function fileNameFor(url, type) {
   return `video.${extension}`;
 }
 
-async function downloadHere(url) {
+/** `limits` are the server's (api.getLimits): it would refuse a larger file anyway. */
+async function downloadHere(url, limits) {
   const response = await fetch(url, { credentials: "include" });
   if (!response.ok) throw new Error(`The video could not be downloaded here either (HTTP ${response.status}).`);
+  const tooLarge = `The video is larger than the ${limits.upload_max_size} your Unmask server takes.`;
   const size = Number(response.headers.get("Content-Length") || 0);
-  if (size > MAX_UPLOAD_BYTES) throw new Error("The video is too large to upload from the browser.");
+  if (size > limits.upload_max_bytes) throw new Error(tooLarge);
   const blob = await response.blob();
-  if (blob.size > MAX_UPLOAD_BYTES) throw new Error("The video is too large to upload from the browser.");
+  if (blob.size > limits.upload_max_bytes) throw new Error(tooLarge);
   return new File([blob], fileNameFor(url, blob.type || ""), { type: blob.type || "video/mp4" });
 }
 
@@ -218,7 +220,7 @@ export async function uploadInstead(key) {
   });
   let file;
   try {
-    file = await downloadHere(job.directUrl);
+    file = await downloadHere(job.directUrl, await api.getLimits(auth.server, auth.token));
   } catch (error) {
     const message = error instanceof TypeError ? "This browser could not download the video either." : error.message;
     return update(key, { status: "failed", error: message });

@@ -51,7 +51,7 @@ export function panelView(job) {
     stageText: stageText(job.status === "failed" ? "failed" : job.stage || job.status),
     progress: finished ? 1 : progressFraction(job.progress),
     verdict: job.verdict || "",
-    verdictText: job.status === "done" ? verdictText(job.verdict) : "",
+    verdictText: job.status === "done" ? verdictText(job) : "",
     probabilityText: job.status === "done" ? probabilityText(job.fakeProbability) : "",
     error: job.error || "",
     resultUrl: job.resultUrl || "",

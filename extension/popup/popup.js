@@ -8,7 +8,7 @@ const $ = (id) => document.getElementById(id);
 
 function stateText(job) {
   if (job.status === "done") {
-    return [verdictText(job.verdict), probabilityText(job.fakeProbability)].filter(Boolean).join(" · ");
+    return [verdictText(job), probabilityText(job.fakeProbability)].filter(Boolean).join(" · ");
   }
   if (job.status === "failed") return job.error || stageText("failed");
   return `${stageText(job.stage || job.status)} ${Math.round(progressFraction(job.progress) * 100)}%`;

@@ -1,4 +1,5 @@
-/** Words shown to people for the server's stages and verdicts (worker, panel and popup agree). */
+/** Words shown to people for the stages of a check (worker, panel and popup agree). Verdicts are
+ * shown in the server's own words (`verdict_label`), so the extension and the site never differ. */
 
 export const TERMINAL = new Set(["done", "failed"]);
 
@@ -18,26 +19,19 @@ const STAGE_TEXT = Object.freeze({
   failed: "The check failed",
 });
 
-const VERDICT_TEXT = Object.freeze({
-  fake: "Likely a deepfake",
-  real: "No sign of manipulation",
-  uncertain: "Uncertain: could not decide",
-  no_face: "No face found to check",
-});
-
 export function stageText(stage) {
   return STAGE_TEXT[stage] || "Working…";
 }
 
-export function verdictText(verdict) {
-  return VERDICT_TEXT[verdict] || "";
+export function verdictText(job) {
+  return job.verdictLabel || "";
 }
 
-/** Progress as a fraction 0..1 whether the server sends a fraction or a percentage. */
+/** Progress as a fraction 0..1 of the server's percentage (0..100). */
 export function progressFraction(progress) {
   const value = Number(progress);
   if (!Number.isFinite(value) || value < 0) return 0;
-  return value > 1 ? Math.min(value / 100, 1) : value;
+  return Math.min(value / 100, 1);
 }
 
 export function probabilityText(probability) {

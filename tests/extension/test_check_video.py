@@ -7,15 +7,12 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
+from unmask.analyses.models import Verdict
+
 pytestmark = pytest.mark.browser
 
 SERVER_STAGES = {"queued", "fetching", "decoding", "detecting_faces", "scoring"}
-VERDICT_TEXT = {
-    "fake": "Likely a deepfake",
-    "real": "No sign of manipulation",
-    "uncertain": "Uncertain: could not decide",
-    "no_face": "No face found to check",
-}
+VERDICT_TEXT = dict(Verdict.choices)  # the extension shows the server's words
 VERDICT_BADGE = {"fake": "FAKE", "real": "OK", "uncertain": "?", "no_face": "—"}
 DONE_TIMEOUT_MS = 90_000
 

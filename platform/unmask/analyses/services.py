@@ -59,6 +59,15 @@ def refuse_oversized_body(content_length: str | None) -> None:
         raise UploadTooLarge(upload_limit_sentence())
 
 
+def upload_limits() -> dict[str, Any]:
+    """What an upload may be, as the pages, the API and the extension all show it."""
+    return {
+        "max_bytes": settings.UPLOAD_MAX_BYTES,
+        "max_size": _size(settings.UPLOAD_MAX_BYTES),
+        "extensions": [e.lower() for e in settings.UPLOAD_EXTENSIONS],
+    }
+
+
 def upload_limit_sentence() -> str:
     return (
         f"This file is larger than the {_size(settings.UPLOAD_MAX_BYTES)} limit. "
@@ -93,7 +102,7 @@ def _submit_upload(user: Any, upload: UploadedFile) -> Analysis:
     if not upload.size:
         raise SubmissionRefused("This file is empty. Choose a video file.")
     extension = PurePath(name).suffix.lower().lstrip(".")
-    allowed = [e.lower() for e in settings.UPLOAD_EXTENSIONS]
+    allowed = upload_limits()["extensions"]
     if extension not in allowed:
         raise SubmissionRefused(
             f"Unmask checks video files ({', '.join(allowed)}); “{name}” is not one of them."

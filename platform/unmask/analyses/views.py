@@ -3,13 +3,11 @@
 from typing import Any
 from uuid import UUID
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -25,6 +23,7 @@ from unmask.analyses.services import (
     report_analysis,
     set_sharing,
     submit_analysis,
+    upload_limits,
 )
 from unmask.analyses.status import status_of, verdict_words
 
@@ -33,7 +32,7 @@ HISTORY_PAGE_SIZE = 20
 
 def home(request: HttpRequest) -> HttpResponse:
     recent = Analysis.objects.visible_to(request.user)[:5]
-    return render(request, "home.html", {"recent": recent, **_limits()})
+    return render(request, "home.html", {"recent": recent, **upload_limits()})
 
 
 @login_required
@@ -80,9 +79,12 @@ def new_analysis(request: HttpRequest) -> HttpResponse:
         if wants_json:
             return JsonResponse({"error": error}, status=code)
         return render(
-            request, "analyses/new.html", {"form": form, "error": error, **_limits()}, status=code
+            request,
+            "analyses/new.html",
+            {"form": form, "error": error, **upload_limits()},
+            status=code,
         )
-    return render(request, "analyses/new.html", {"form": form, **_limits()})
+    return render(request, "analyses/new.html", {"form": form, **upload_limits()})
 
 
 def model_card(request: HttpRequest) -> HttpResponse:
@@ -179,14 +181,6 @@ def _own(request: HttpRequest, pk: UUID) -> Analysis:
 
 def _shared(token: str) -> Analysis:
     return get_object_or_404(Analysis.objects.with_status(), share_token=token, is_public=True)
-
-
-def _limits() -> dict[str, Any]:
-    return {
-        "max_bytes": settings.UPLOAD_MAX_BYTES,
-        "max_size": filesizeformat(settings.UPLOAD_MAX_BYTES),
-        "extensions": [e.lower() for e in settings.UPLOAD_EXTENSIONS],
-    }
 
 
 def _result_context(request: HttpRequest, analysis: Analysis, *, shared: bool) -> dict[str, Any]:

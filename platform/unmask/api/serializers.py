@@ -43,5 +43,16 @@ class AnalysisDetailSerializer(AnalysisStatusSerializer):
         }
 
 
+class LimitsSerializer(serializers.Serializer):
+    """What this server takes and the words it uses, so clients need not hard-code them."""
+
+    upload_max_bytes = serializers.IntegerField()
+    upload_max_size = serializers.CharField(help_text="The same limit for people, e.g. 500.0 MB.")
+    upload_extensions = serializers.ListField(child=serializers.CharField())
+    verdict_labels = serializers.DictField(
+        child=serializers.CharField(), help_text="Each verdict value in the words pages use."
+    )
+
+
 class ReportSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=200)

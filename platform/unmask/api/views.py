@@ -9,16 +9,22 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from unmask.analyses.models import Analysis
+from unmask.analyses.models import Analysis, Verdict
 from unmask.analyses.services import (
     SubmissionRefused,
     delete_analysis,
     refuse_oversized_body,
     report_analysis,
     submit_analysis,
+    upload_limits,
 )
 from unmask.analyses.status import AnalysisStatusSerializer
-from unmask.api.serializers import AnalysisDetailSerializer, ReportSerializer, SubmitSerializer
+from unmask.api.serializers import (
+    AnalysisDetailSerializer,
+    LimitsSerializer,
+    ReportSerializer,
+    SubmitSerializer,
+)
 from unmask.api.throttles import SubmitThrottle
 
 UUID_PATTERN = r"[0-9a-fA-F-]{36}"
@@ -104,6 +110,21 @@ class AnalysisViewSet(
             return _refused(exc.message, exc.status_code)
         context = self.get_serializer_context()
         return Response(AnalysisStatusSerializer(analysis, context=context).data)
+
+    @extend_schema(summary="What this server takes, and the words it uses", request=None)
+    @action(detail=False, methods=["get"], serializer_class=LimitsSerializer)
+    def limits(self, request: Request, **_: Any) -> Response:
+        limits = upload_limits()
+        return Response(
+            LimitsSerializer(
+                {
+                    "upload_max_bytes": limits["max_bytes"],
+                    "upload_max_size": limits["max_size"],
+                    "upload_extensions": limits["extensions"],
+                    "verdict_labels": dict(Verdict.choices),
+                }
+            ).data
+        )
 
 
 def _refused(message: str, code: int) -> Response:

@@ -166,3 +166,14 @@ def test_schema_and_docs_are_served_without_a_cdn(client):
     docs = client.get("/api/docs/")
     assert docs.status_code == 200
     assert b"cdn." not in docs.content and b"jsdelivr" not in docs.content
+
+
+@pytest.mark.django_db
+def test_the_limits_and_words_clients_show_come_from_the_server(alice, token_api, settings):
+    settings.UPLOAD_MAX_BYTES = 3 * 1024 * 1024
+    limits = token_api(alice).get("/api/v1/analyses/limits/").json()
+    assert limits["upload_max_bytes"] == 3 * 1024 * 1024
+    assert limits["upload_max_size"] == "3.0 MB"
+    assert "mp4" in limits["upload_extensions"]
+    assert limits["verdict_labels"]["fake"] == "Likely fake"
+    assert set(limits["verdict_labels"]) == {"real", "fake", "uncertain", "no_face"}
