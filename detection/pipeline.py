@@ -482,7 +482,7 @@ def _prefetched[T](items: Iterator[T], timings: dict[str, float], name: str) -> 
         except BaseException as exc:  # re-raised in the consumer
             offer(exc)
 
-    worker = threading.Thread(target=produce, name="unmask-decode", daemon=True)
+    worker = threading.Thread(target=produce, name="detection-decode", daemon=True)
     worker.start()
     try:
         while True:

@@ -5,6 +5,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from detection.models.card import CheckpointError
+from detection.pipeline import resolve_model_path
+from detection.training.evaluate import evaluate_dataset, worst_errors
 from detection.training.layouts import LayoutError
 
 
@@ -30,9 +32,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        from detection.pipeline import resolve_model_path
-        from detection.training.evaluate import evaluate_dataset, worst_errors
-
         model = resolve_model_path(options["model"])
         try:
             report = evaluate_dataset(
