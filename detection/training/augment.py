@@ -10,9 +10,12 @@ import io
 import random
 
 import numpy as np
-from PIL import Image, ImageEnhance, ImageFilter
+from PIL import Image, ImageDraw, ImageEnhance, ImageFilter
 
 MIN_FACE_SCALE = 0.15  # a rescaled crop passes through a side this share of its own, at least
+# Where the mouth and jaw sit in an engine crop, as shares of its side: the face box fills the
+# middle 1 / (1 + 2 * margin) of the crop, and MTCNN's box runs from brow to chin.
+LOWER_FACE = (0.27, 0.52, 0.73, 0.86)  # left, top, right, bottom
 
 
 def rescale(img: Image.Image, rng: random.Random) -> Image.Image:
@@ -65,3 +68,43 @@ def augment_crop(crop: np.ndarray, rng: random.Random) -> np.ndarray:
     if rng.random() < 0.5:
         img = jpeg(img, rng)
     return np.asarray(img)
+
+
+def lower_face_mask(size: int, rng: random.Random) -> Image.Image:
+    """A soft mask over the mouth and jaw, jittered in place, size and shape.
+
+    Lip-sync tools regenerate this region and paste it back over the untouched upper face:
+    Wav2Lip's family as a box, others through a feathered ellipse.
+    """
+    left, top, right, bottom = (v + rng.uniform(-0.04, 0.04) for v in LOWER_FACE)
+    box = [round(v * size) for v in (left, top, right, bottom)]
+    mask = Image.new("L", (size, size), 0)
+    draw = ImageDraw.Draw(mask)
+    if rng.random() < 0.5:
+        draw.rectangle(box, fill=255)
+    else:
+        draw.ellipse(box, fill=255)
+    return mask.filter(ImageFilter.GaussianBlur(rng.uniform(1.0, 0.04 * size)))
+
+
+def resynthesise_lower_face(crop: np.ndarray, rng: random.Random) -> np.ndarray:
+    """A real crop made into a lip-sync-like fake: the mouth and jaw re-rendered at another
+    resolution or sharpness than the rest of the face, then blended back.
+
+    This teaches the cue lip-sync leaves (a lower face that does not match the upper face in
+    detail), which face-swap and talking-head training videos do not show.
+    """
+    img = Image.fromarray(crop)
+    size = img.width
+    redone = img
+    if rng.random() < 0.7:
+        factor = rng.uniform(0.25, 0.75)
+        small = redone.resize((max(8, round(size * factor)),) * 2, Image.BILINEAR)
+        redone = small.resize((size, size), rng.choice([Image.BILINEAR, Image.BICUBIC]))
+    if rng.random() < 0.3:
+        redone = redone.filter(ImageFilter.GaussianBlur(rng.uniform(0.5, 1.5)))
+    if redone is img or rng.random() < 0.25:
+        redone = redone.filter(ImageFilter.UnsharpMask(radius=2, percent=rng.randint(80, 200)))
+    if rng.random() < 0.3:
+        redone = ImageEnhance.Brightness(redone).enhance(rng.uniform(0.9, 1.1))
+    return np.asarray(Image.composite(redone, img, lower_face_mask(size, rng)))

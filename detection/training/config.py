@@ -45,6 +45,11 @@ class TrainConfig:
     frame_batch_size: int = 64
     frame_lr: float = 1e-3
     weight_decay: float = 1e-4
+    # Lower-face stage: this share of the training videos' fake draws become real crops with
+    # the mouth and jaw re-rendered, for a few epochs from the chosen frame epoch.
+    lower_face_epochs: int = 2
+    lower_face_lr: float = 3e-4
+    lower_face_fakes: float = 0.33
     # Temporal stage: the LSTM reads tracks of augmented training-video crops (one draw of the
     # augmentation per track), so it learns from codes as unfamiliar as a new video's.
     track_views: int = 4

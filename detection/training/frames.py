@@ -19,7 +19,7 @@ from torch import nn
 from tqdm import tqdm
 
 from detection.pipeline import normalised
-from detection.training.augment import augment_crop
+from detection.training.augment import augment_crop, resynthesise_lower_face
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,9 @@ class CropPool:
     images: np.ndarray  # (n, S, S, 3) uint8
     labels: np.ndarray  # (n,) 0 real, 1 fake
     owners: np.ndarray  # (n,) index of the video or identity the crop is from
+    # Share of the fake draws replaced by a real crop with its lower face re-rendered (a
+    # lip-sync-like fake made from our own reals; see `resynthesise_lower_face`).
+    lower_face_fakes: float = 0.0
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -49,6 +52,22 @@ class CropPool:
             crops = owners[keys[rng.integers(len(keys))]]
             picks.append(crops[rng.integers(len(crops))])
         return rng.permutation(np.asarray(picks, dtype=np.int64))
+
+    def training_views(
+        self, picked: np.ndarray, rng: np.random.Generator, augment_rng: random.Random
+    ) -> tuple[list[np.ndarray], list[int]]:
+        """Augmented crops and labels for drawn indices, lower-face fakes swapped in."""
+        reals = np.flatnonzero(self.labels == 0)
+        images, labels = [], []
+        for i in picked:
+            crop, label = self.images[i], int(self.labels[i])
+            if label == 1 and len(reals) and augment_rng.random() < self.lower_face_fakes:
+                crop = resynthesise_lower_face(
+                    self.images[reals[rng.integers(len(reals))]], augment_rng
+                )
+            images.append(augment_crop(crop, augment_rng))
+            labels.append(label)
+        return images, labels
 
 
 def train_frames(
@@ -97,9 +116,11 @@ def train_frames(
         for step in tqdm(range(steps_per_epoch), desc=f"frames epoch {epoch + 1}/{epochs}"):
             images, labels = [], []
             for pool, draw in zip(pools, draws, strict=True):
-                picked = draw[step * share : (step + 1) * share]
-                images.extend(augment_crop(pool.images[i], augment_rng) for i in picked)
-                labels.extend(pool.labels[picked].tolist())
+                views, view_labels = pool.training_views(
+                    draw[step * share : (step + 1) * share], rng, augment_rng
+                )
+                images.extend(views)
+                labels.extend(view_labels)
             batch = normalised(np.stack(images), mean, std)
             target = torch.tensor(labels, dtype=torch.float32)
             loss = loss_fn(model.frame_logits(model.features(batch)), target)

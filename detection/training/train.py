@@ -1,7 +1,9 @@
 """`python -m detection.training.train`: the whole recipe, stage by stage, resumable.
 
 crops (the engine's face crops of every labelled video, cached) → frames (fine-tune the CNN
-on DFDC and training-video crops; the epoch is chosen on validation video) → temporal (the
+on DFDC and training-video crops; the epoch is chosen on validation video) → lower_face (go on
+at a lower rate with lip-sync-like fakes made from our reals, kept only if it wins on
+validation video) → temporal (the
 LSTM, kept only if it beats mean pooling on validation video) → calibrate (probabilities and
 the verdict band from validation video; writes the checkpoint) → evaluate (the held-back
 groups through the whole engine, into the card and MODEL_CARD.md). Each stage leaves its
@@ -39,8 +41,8 @@ from detection.training.layouts import Sample, read_video_csv, real_video_folder
 from detection.training.metrics import fit_platt, roc_auc
 from detection.training.temporal import LabelledTracks, track_codes, train_lstm, video_logits
 
-STAGES = ("crops", "frames", "temporal", "calibrate", "evaluate")
-TRAINING_STAGES = ("crops", "frames", "temporal", "calibrate")  # the card's training time
+STAGES = ("crops", "frames", "lower_face", "temporal", "calibrate", "evaluate")
+TRAINING_STAGES = STAGES[:-1]  # the card's training time
 DEFAULT_OUTPUT = REPO_ROOT / "detection" / "weights" / "unmask-default.pt"
 DFDC_VAL_CROPS = 1500  # DFDC validation crops read after each frame epoch (a guard, not a choice)
 
@@ -93,42 +95,67 @@ def stage_crops(cfg: TrainConfig, run_dir: Path) -> None:
     (run_dir / "crops.json").write_text(json.dumps(counts, indent=2))
 
 
-def stage_frames(cfg: TrainConfig, run_dir: Path) -> None:
-    dfdc = split_by_identity(read_crop_csv(Path(cfg.dfdc_csv)), cfg.split_seed)
-    identities = {name: i for i, name in enumerate(sorted({c.identity for c in dfdc["train"]}))}
+def training_pools(cfg: TrainConfig, lower_face_fakes: float = 0.0) -> list[CropPool]:
+    """DFDC's training identities, and the engine crops of the training videos' counted tracks."""
+    dfdc = split_by_identity(read_crop_csv(Path(cfg.dfdc_csv)), cfg.split_seed)["train"]
+    identities = {name: i for i, name in enumerate(sorted({c.identity for c in dfdc}))}
     dfdc_pool = CropPool(
-        load_images(dfdc["train"], cfg.input_size),
-        np.array([c.label for c in dfdc["train"]]),
-        np.array([identities[c.identity] for c in dfdc["train"]]),
+        load_images(dfdc, cfg.input_size),
+        np.array([c.label for c in dfdc]),
+        np.array([identities[c.identity] for c in dfdc]),
     )
-    dfdc_val = dfdc["val"][:DFDC_VAL_CROPS]
-    dfdc_val_images = load_images(dfdc_val, cfg.input_size)
     images, labels, owners = [], [], []
     for owner, (sample, crops) in enumerate(video_crops(cfg, "train")):
         for track in counted_tracks(crops):
             images.append(crops.crops[track])
             labels += [sample.label] * len(track)
             owners += [owner] * len(track)
-    video_pool = CropPool(np.concatenate(images), np.array(labels), np.array(owners))
+    video_pool = CropPool(
+        np.concatenate(images), np.array(labels), np.array(owners), lower_face_fakes
+    )
+    return [dfdc_pool, video_pool]
+
+
+def epoch_measure(cfg: TrainConfig, run_dir: Path, prefix: str):
+    """After each epoch: validation video AUC (the choice) and DFDC validation frame AUC (a
+    guard); the epoch's weights are kept as `{prefix}-epoch{n}.pt`."""
+    dfdc_val = split_by_identity(read_crop_csv(Path(cfg.dfdc_csv)), cfg.split_seed)["val"]
+    dfdc_val = dfdc_val[:DFDC_VAL_CROPS]
+    dfdc_val_images = load_images(dfdc_val, cfg.input_size)
     val_videos = video_crops(cfg, "val")
 
     def measure(epoch: int, model) -> dict:
         val = plain_tracks(model, cfg, val_videos)
         with torch.inference_mode():
             frame = model.frame_logits(encode(model, dfdc_val_images, cfg.mean, cfg.std))
-        record = {
+        torch.save(model.state_dict(), run_dir / f"{prefix}-epoch{epoch + 1}.pt")
+        return {
             "val_video_auc": round(auc_of(val, video_logits(model, val)), 4),
             "dfdc_val_auc": round(roc_auc([c.label for c in dfdc_val], frame.numpy()), 4),
         }
-        torch.save(model.state_dict(), run_dir / f"frames-epoch{epoch + 1}.pt")
-        return record
 
+    return measure
+
+
+def keep_best(run_dir: Path, prefix: str, history: list[dict], start: dict | None = None) -> None:
+    """`{prefix}-best.pt` and `{prefix}.json`: the epoch with the best validation video AUC, or
+    the weights the stage started from (`start`, as `{prefix}-epoch0.pt`) if none beats them."""
+    candidates = ([start] if start else []) + history
+    best = max(candidates, key=lambda r: r["val_video_auc"])  # the earliest of equals
+    (run_dir / f"{prefix}-best.pt").write_bytes(
+        (run_dir / f"{prefix}-epoch{best['epoch']}.pt").read_bytes()
+    )
+    record = {"history": history, "best": best} | ({"start": start} if start else {})
+    (run_dir / f"{prefix}.json").write_text(json.dumps(record, indent=2))
+
+
+def stage_frames(cfg: TrainConfig, run_dir: Path) -> None:
     torch.manual_seed(cfg.seed)
     model = build_model(cfg, lstm=False)
     load_imagenet_mobilenet_v2(model)
     history = train_frames(
         model,
-        [dfdc_pool, video_pool],
+        training_pools(cfg),
         epochs=cfg.frame_epochs,
         crops_per_epoch=cfg.crops_per_epoch,
         batch_size=cfg.frame_batch_size,
@@ -138,17 +165,40 @@ def stage_frames(cfg: TrainConfig, run_dir: Path) -> None:
         std=cfg.std,
         seed=cfg.seed,
         progress_path=run_dir / "frames-progress.pt",
+        on_epoch=epoch_measure(cfg, run_dir, "frames"),
+    )
+    keep_best(run_dir, "frames", history)
+
+
+def stage_lower_face(cfg: TrainConfig, run_dir: Path) -> None:
+    """Go on from the chosen frame epoch at a lower rate, with lower-face fakes made from our
+    reals among the training videos' fakes: the lip-sync cue the training videos show too
+    rarely. Kept only where it beats the frame stage's choice on validation video."""
+    model = build_model(cfg, lstm=False)
+    model.load_state_dict(
+        torch.load(run_dir / "frames-best.pt", map_location="cpu", weights_only=True)
+    )
+    measure = epoch_measure(cfg, run_dir, "lower-face")
+    start = {"epoch": 0, **measure(-1, model)}
+    history = train_frames(
+        model,
+        training_pools(cfg, cfg.lower_face_fakes),
+        epochs=cfg.lower_face_epochs,
+        crops_per_epoch=cfg.crops_per_epoch,
+        batch_size=cfg.frame_batch_size,
+        lr=cfg.lower_face_lr,
+        weight_decay=cfg.weight_decay,
+        mean=cfg.mean,
+        std=cfg.std,
+        seed=cfg.seed + 1,
+        progress_path=run_dir / "lower-face-progress.pt",
         on_epoch=measure,
     )
-    best = max(history, key=lambda r: r["val_video_auc"])
-    (run_dir / "frames-best.pt").write_bytes(
-        (run_dir / f"frames-epoch{best['epoch']}.pt").read_bytes()
-    )
-    (run_dir / "frames.json").write_text(json.dumps({"history": history, "best": best}, indent=2))
+    keep_best(run_dir, "lower-face", history, start)
 
 
 def stage_temporal(cfg: TrainConfig, run_dir: Path) -> None:
-    saved = torch.load(run_dir / "frames-best.pt", map_location="cpu", weights_only=True)
+    saved = torch.load(run_dir / "lower-face-best.pt", map_location="cpu", weights_only=True)
     frames_state = {k: v for k, v in saved.items() if k.startswith(("encoder.", "frame_head."))}
     torch.manual_seed(cfg.seed)
     model = build_model(cfg, lstm=True)
@@ -258,6 +308,7 @@ def stage_calibrate(cfg: TrainConfig, run_dir: Path, output: Path) -> None:
             "test_groups": list(cfg.test_groups),
             "recipe": cfg.overrides(),
             "frames": json.loads((run_dir / "frames.json").read_text())["best"],
+            "lower_face": json.loads((run_dir / "lower-face.json").read_text())["best"],
             "temporal": temporal["val_video_auc"] | {"lstm_shipped": temporal["lstm"]},
             "min_face_px": min_face_px,
             "val_auc_by_face_px": {"full": round(full_auc, 4), **aucs},
@@ -321,6 +372,8 @@ def run(cfg: TrainConfig, run_dir: Path, output: Path, stages: tuple[str, ...], 
                 stage_crops(cfg, run_dir)
             elif stage == "frames":
                 stage_frames(cfg, run_dir)
+            elif stage == "lower_face":
+                stage_lower_face(cfg, run_dir)
             elif stage == "temporal":
                 stage_temporal(cfg, run_dir)
             elif stage == "calibrate":

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from detection.models import create_model
-from detection.training.augment import augment_crop
+from detection.training.augment import LOWER_FACE, augment_crop, resynthesise_lower_face
 from detection.training.frames import CropPool, train_frames
 
 MEAN, STD = (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)
@@ -34,6 +34,35 @@ def test_an_augmentation_draw_is_the_seeds_alone():
     assert all(v.shape == crop.shape and v.dtype == np.uint8 for v in views)
     assert np.array_equal(views[0], augment_crop(crop, random.Random("s-0")))
     assert len({v.tobytes() for v in views}) > 1
+
+
+def test_a_lower_face_fake_changes_the_mouth_and_jaw_and_leaves_the_eyes():
+    """A smooth face-like gradient with fine texture: re-rendering blurs or sharpens detail,
+    so the lower face must differ while the upper face and the background stay exact."""
+    rng = np.random.default_rng(6)
+    crop = rng.integers(0, 255, (160, 160, 3), dtype=np.uint8)
+    for i in range(8):
+        fake = resynthesise_lower_face(crop, random.Random(i))
+        assert fake.shape == crop.shape and fake.dtype == np.uint8
+        left, top, right, bottom = (round(v * 160) for v in LOWER_FACE)
+        mouth = (slice(top + 12, bottom - 12), slice(left + 12, right - 12))
+        assert np.abs(fake[mouth].astype(int) - crop[mouth]).mean() > 5
+        assert np.array_equal(fake[: top - 30], crop[: top - 30])
+
+
+def test_lower_face_fakes_take_the_share_of_fake_draws_and_keep_their_label():
+    """Reals are black and fakes white, colours no augmentation turns into each other: a dark
+    view labelled fake was made from a real crop."""
+    images = np.concatenate(
+        [np.zeros((10, 64, 64, 3), np.uint8), np.full((10, 64, 64, 3), 255, np.uint8)]
+    )
+    crops = CropPool(images, np.array([0] * 10 + [1] * 10), np.arange(20), lower_face_fakes=0.5)
+    picked = np.arange(20).repeat(20)
+    views, labels = crops.training_views(picked, np.random.default_rng(8), random.Random(8))
+    assert labels == crops.labels[picked].tolist()
+    dark = np.array([v.mean() < 128 for v in views])
+    assert dark[np.array(labels) == 0].all()  # a real draw stays its real crop
+    assert 0.35 < dark[np.array(labels) == 1].mean() < 0.65
 
 
 def train(progress, epochs=2, on_epoch=None):

@@ -45,6 +45,7 @@ def trained(tmp_path_factory):
         "frame_epochs": 2,
         "crops_per_epoch": 32,
         "frame_batch_size": 16,
+        "lower_face_epochs": 1,
         "track_views": 1,
         "temporal_epochs": 2,
     }
@@ -88,7 +89,9 @@ def test_the_held_back_groups_are_measured_not_used(trained):
     assert set(val["auc"]) == {"all", "faceswap", "talkinghead"}
     assert card.metrics["test_groups"] == ["dfl-Meggie_Merkel"]
     assert 0.0 <= card.metrics["dfdc_test_frame_auc"] <= 1.0
-    assert set(card.metrics["training_minutes"]) == {"crops", "frames", "temporal", "calibrate"}
+    assert set(card.metrics["training_minutes"]) == {
+        "crops", "frames", "lower_face", "temporal", "calibrate"
+    }  # fmt: skip
 
 
 def test_the_model_card_is_short_and_reads_its_numbers_from_the_checkpoint(trained):
@@ -124,3 +127,18 @@ def test_calibration_saw_the_scores_the_engine_gives(trained):
     assert set(fitted) == set(engine) and len(fitted) == 4
     for path, probability in fitted.items():
         assert engine[path] == pytest.approx(probability, abs=1e-4), path
+
+
+def test_lower_face_epochs_are_kept_only_where_they_beat_the_frame_stage(trained):
+    lower = json.loads((trained["run_dir"] / "lower-face.json").read_text())
+    frames = json.loads((trained["run_dir"] / "frames.json").read_text())
+    assert lower["start"]["epoch"] == 0
+    assert lower["start"]["val_video_auc"] == frames["best"]["val_video_auc"]
+    assert lower["best"] == max(
+        [lower["start"], *lower["history"]], key=lambda r: r["val_video_auc"]
+    )
+    chosen = torch.load(trained["run_dir"] / "lower-face-best.pt", weights_only=True)
+    epoch = torch.load(
+        trained["run_dir"] / f"lower-face-epoch{lower['best']['epoch']}.pt", weights_only=True
+    )
+    assert all(torch.equal(chosen[k], epoch[k]) for k in chosen)
