@@ -26,6 +26,9 @@ function onMessage(message, sender, sendResponse) {
     case MSG.CHECK_ACTIVE_TAB:
       work = checkActiveTab();
       break;
+    case MSG.RESUME_CHECKS:
+      work = resumeJobs();
+      break;
     default:
       return false;
   }

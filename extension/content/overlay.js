@@ -188,6 +188,26 @@
     ext.runtime.sendMessage(message).catch(() => undefined);
   }
 
+  // A worker the browser stopped lost its websocket and, until some event starts it again, the
+  // panel would wait forever. While a check shown here is unfinished, a message now and then
+  // starts a stopped worker, which resumes following its checks (and is a no-op otherwise).
+  const WAKE_MS = 5000;
+  let wakeTimer = 0;
+  function unfinished() {
+    return [...panels.values()].some((p) => !["done", "failed"].includes(p.root.dataset.status));
+  }
+  function keepWorkerFollowing() {
+    if (wakeTimer || !unfinished()) return;
+    wakeTimer = setInterval(() => {
+      if (unfinished()) {
+        send({ type: MSG.RESUME_CHECKS });
+      } else {
+        clearInterval(wakeTimer);
+        wakeTimer = 0;
+      }
+    }, WAKE_MS);
+  }
+
   function place(panel, anchorId) {
     const anchor = anchors.get(anchorId);
     const rect = anchor?.isConnected ? anchor.getBoundingClientRect() : null;
@@ -234,6 +254,7 @@
       panel.actions.append(link);
     }
     place(panel, panel.anchorId);
+    keepWorkerFollowing();
   }
 
   let placing = false;

@@ -14,4 +14,6 @@ export const MSG = Object.freeze({
   OPEN_OPTIONS: "unmask:open-options",
   /** popup → worker: check the main video of the active tab. */
   CHECK_ACTIVE_TAB: "unmask:check-active-tab",
+  /** panel → worker: a check shown here is unfinished; starts a stopped worker, which resumes it. */
+  RESUME_CHECKS: "unmask:resume-checks",
 });

@@ -2,9 +2,12 @@
 <video src>, a feed whose videos play from blob: URLs inside posts with permalinks, and a
 members-only video that needs the visitor's cookie, so the platform cannot fetch it."""
 
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+SLOW_S = 4
 
 FEED_PAGE = """<!doctype html><title>Feed</title>
 <style>.post{position:relative;margin:20px;width:480px}
@@ -62,6 +65,8 @@ class SiteHandler(BaseHTTPRequestHandler):
         run = dict(p.partition("=")[::2] for p in query.split("&") if p).get("run", "0")
         html = "text/html; charset=utf-8"
         if path == "/clip.mp4":
+            if "slow" in run:  # a check that stays in flight for a while (worker restart test)
+                time.sleep(SLOW_S)
             self.send(200, self.video, "video/mp4")
         elif path == "/members/clip.mp4":
             if "member=1" in (self.headers.get("Cookie") or ""):
