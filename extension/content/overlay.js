@@ -10,10 +10,10 @@
   const MSG = globalThis.unmaskMessageTypes;
   const RIGHT_CLICK_MEMORY_MS = 60_000;
   const POST_AREA_RATIO = 6;
-  const POST_PATH = /\/(status|statuses|watch|shorts|reel|reels|video|videos|p|posts|story)\b/;
+  const POST_PATH = /\/(status|statuses|watch|shorts|reel|reels|video|videos|p|posts|story|comments)\b/;
   const POST_LINK =
     'a[href*="/status/"], a[href*="/watch"], a[href*="/shorts/"], a[href*="/reel"], ' +
-    'a[href*="/video/"], a[href*="/videos/"], a[href*="/p/"], a[href*="/posts/"]';
+    'a[href*="/video/"], a[href*="/videos/"], a[href*="/p/"], a[href*="/posts/"], a[href*="/comments/"]';
 
   const anchors = new Map();
   const panels = new Map();
@@ -30,6 +30,20 @@
     },
     true,
   );
+
+  /** Every <video> under `root`, also inside open shadow roots (Reddit's player keeps it there). */
+  function videosIn(root) {
+    const found = [...root.querySelectorAll("video")];
+    for (const host of root.querySelectorAll("*")) {
+      if (host.shadowRoot) found.push(...videosIn(host.shadowRoot));
+    }
+    return found;
+  }
+
+  /** The parent element, stepping out of a shadow root to its host. */
+  function parentOf(node) {
+    return node.parentElement || node.getRootNode()?.host || null;
+  }
 
   function isHttp(url) {
     return /^https?:\/\//i.test(url || "");
@@ -50,7 +64,7 @@
 
   /** The page's main video: the largest visible one, playing ones first. */
   function mainVideo() {
-    const videos = [...document.querySelectorAll("video")].filter((v) => visibleArea(v) > 0);
+    const videos = videosIn(document).filter((v) => visibleArea(v) > 0);
     videos.sort((a, b) => Number(a.paused) - Number(b.paused) || visibleArea(b) - visibleArea(a));
     return videos[0] || null;
   }
@@ -61,13 +75,13 @@
     const own = target.closest("video");
     if (own) return own;
     if (point) {
-      const under = [...document.querySelectorAll("video")].find((video) => {
+      const under = videosIn(document).find((video) => {
         const r = video.getBoundingClientRect();
         return point.x >= r.left && point.x <= r.right && point.y >= r.top && point.y <= r.bottom;
       });
       if (under) return under;
     }
-    const inside = target.querySelectorAll("video");
+    const inside = videosIn(target);
     return inside.length === 1 ? inside[0] : null;
   }
 
@@ -89,8 +103,8 @@
    */
   function permalinkFor(element) {
     const ownArea = area(element);
-    for (let node = element; node && node !== document.documentElement; node = node.parentElement) {
-      if (node !== element && node.querySelectorAll("video").length > 1) break;
+    for (let node = element; node && node !== document.documentElement; node = parentOf(node)) {
+      if (node !== element && videosIn(node).length > 1) break;
       if (ownArea > 0 && area(node) > POST_AREA_RATIO * ownArea) break;
       if (node.matches("a[href]") && isPostLink(node)) return node.href;
       const link = [...node.querySelectorAll(POST_LINK)].find(isPostLink);
@@ -120,7 +134,7 @@
     const point = !target && recent ? lastRightClick : null;
     if (point) target = point.target;
     let video = srcUrl
-      ? [...document.querySelectorAll("video")].find((v) => sourcesOf(v).includes(srcUrl))
+      ? videosIn(document).find((v) => sourcesOf(v).includes(srcUrl))
       : null;
     if (!video && target) video = videoFor(target, point);
     if (!target && linkUrl) target = [...document.links].find((a) => a.href === linkUrl) || null;

@@ -1,11 +1,14 @@
 """A small website for the extension tests, served from 127.0.0.1: a page with a direct
 <video src>, a feed whose videos play from blob: URLs inside posts with permalinks, and a
-members-only video that needs the visitor's cookie, so the platform cannot fetch it."""
+members-only video that needs the visitor's cookie, so the platform cannot fetch it; and the
+post markup of six social sites around blob: videos (tests/extension/social.py)."""
 
 import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.extension.social import page_for
 
 SLOW_S = 4
 
@@ -61,6 +64,10 @@ class SiteHandler(BaseHTTPRequestHandler):
         self.do_GET()
 
     def do_GET(self) -> None:
+        social = page_for(self.path)
+        if social is not None:
+            self.send(200, social.encode(), "text/html; charset=utf-8")
+            return
         path, _, query = self.path.partition("?")
         run = dict(p.partition("=")[::2] for p in query.split("&") if p).get("run", "0")
         html = "text/html; charset=utf-8"
