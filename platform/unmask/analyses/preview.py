@@ -107,7 +107,3 @@ def stream_preview(request: HttpRequest, analysis: Analysis) -> HttpResponse:
     made = [preview_name(a) for a in (analysis, analysis.reused_from) if a is not None]
     name = next((n for n in made if storage.exists(n)), analysis.source.name)
     return stream_stored(request, storage, name)
-
-
-def delete_preview(analysis: Analysis) -> None:
-    analysis.source.storage.delete(preview_name(analysis))

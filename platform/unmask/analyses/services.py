@@ -15,7 +15,7 @@ from detection.fetch import check_url
 from unmask.analyses import progress
 from unmask.analyses.media import hash_file
 from unmask.analyses.models import Analysis, Status
-from unmask.analyses.preview import delete_preview
+from unmask.analyses.preview import preview_name
 from unmask.analyses.tasks import enqueue
 from unmask.outage import OUTAGE_SENTENCE, REDIS_ERRORS
 
@@ -184,12 +184,12 @@ def _enqueue_or_withdraw(analysis: Analysis) -> None:
 
 def delete_analysis(analysis: Analysis) -> None:
     """Remove the row and its stored media; copies that reused this result keep their own."""
-    name = analysis.source.name
+    name, preview = analysis.source.name, preview_name(analysis)  # delete() forgets the id
     analysis.delete()
     if name:
         try:
             analysis.source.storage.delete(name)
-            delete_preview(analysis)
+            analysis.source.storage.delete(preview)
         except OSError:
             logger.exception("could not delete media %s of analysis %s", name, analysis.pk)
 

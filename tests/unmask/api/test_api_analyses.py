@@ -6,6 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from unmask.analyses.models import Analysis, Status
+from unmask.analyses.preview import preview_name
 from unmask.analyses.progress import mark_done
 
 RESULT = {
@@ -76,14 +77,17 @@ def test_list_shows_only_your_own_newest_first_and_paginated(alice, bob, token_a
 
 
 @pytest.mark.django_db
-def test_delete_removes_the_row_and_the_stored_video(alice, token_api, sample_video):
+def test_delete_removes_the_row_the_stored_video_and_its_preview(alice, token_api, sample_video):
     client = token_api(alice)
     created = client.post("/api/v1/analyses/", {"file": upload(sample_video)}).json()
-    stored = Path(Analysis.objects.get(pk=created["id"]).source.path)
+    analysis = Analysis.objects.get(pk=created["id"])
+    stored = Path(analysis.source.path)
     assert stored.is_file()
+    preview = Path(analysis.source.storage.path(preview_name(analysis)))
+    preview.write_bytes(b"preview")  # as the worker leaves one beside an unplayable original
     assert client.delete(f"/api/v1/analyses/{created['id']}/").status_code == 204
     assert not Analysis.objects.filter(pk=created["id"]).exists()
-    assert not stored.exists()
+    assert not stored.exists() and not preview.exists()
     assert client.get(f"/api/v1/analyses/{created['id']}/").status_code == 404
 
 
