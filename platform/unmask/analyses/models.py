@@ -199,7 +199,7 @@ class Analysis(models.Model):
             "video": result.get("video"),
         }
 
-    # --- state changes: progress and outcome go through analyses.progress -------------------
+    # --- sharing (progress and outcomes are written by analyses.progress only) -------------
 
     def enable_sharing(self) -> None:
         if not self.share_token:
