@@ -247,3 +247,31 @@ def wait_for(
             return body
         time.sleep(0.5)
     raise AssertionError(f"analysis {analysis_id} did not finish:\n{server.log_tail()}")
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@contextmanager
+def chromium_context(
+    live_site: LiveServer | None = None, user: str | None = None, args: tuple[str, ...] = ()
+) -> Iterator:
+    """A headless Debian Chromium context (Playwright), signed in as `user` by their session
+    cookie when one is named."""
+    require(CHROMIUM.is_file(), f"{CHROMIUM} not found (apt install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", *args],
+        )
+        try:
+            context = browser.new_context(viewport={"width": 1100, "height": 900})
+            if live_site and user:
+                session = live_site.accounts[user]["sessionid"]
+                context.add_cookies([{"name": "sessionid", "value": session, "url": live_site.url}])
+            yield context
+        finally:
+            browser.close()

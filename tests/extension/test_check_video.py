@@ -43,8 +43,11 @@ def finished_panel(page):
 
 
 def analysis(live_site, browser, analysis_id: str) -> dict:
-    """The analysis as the API shows it to the signed-in user."""
-    token = browser.stored("auth")["token"]
+    """The analysis as the API shows it to the user signed in to the extension."""
+    return analysis_as(live_site, browser.stored("auth")["token"], analysis_id)
+
+
+def analysis_as(live_site, token: str, analysis_id: str) -> dict:
     response = requests.get(
         f"{live_site.url}/api/v1/analyses/{analysis_id}/",
         headers={"Authorization": f"Token {token}"},

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.extension.test_check_video import RECORD_PANEL, VERDICT_TEXT
+from tests.extension.test_check_video import RECORD_PANEL, VERDICT_TEXT, analysis_as
 from tests.firefox import Firefox, Page, firefox
 from tests.live import PASSWORD, LiveServer
 
@@ -121,16 +121,6 @@ def finished_panel(page: Page) -> dict:
     )
 
 
-def analysis(live_site: LiveServer, token: str, analysis_id: str) -> dict:
-    response = requests.get(
-        f"{live_site.url}/api/v1/analyses/{analysis_id}/",
-        headers={"Authorization": f"Token {token}"},
-        timeout=10,
-    )
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
 def assert_shows_result(panel: dict, result: dict, live_site: LiveServer) -> None:
     assert panel["verdict"] == VERDICT_TEXT[result["verdict"]]
     if result["fake_probability"] is not None:
@@ -151,7 +141,8 @@ def test_sign_in_through_options_page_and_sign_out_revokes_the_token_in_firefox(
     fx: FirefoxExtension, live_site: LiveServer
 ):
     page = fx.open_extension_page("options/options.html")
-    assert page.evaluate("() => document.getElementById('server').value") == (
+    # The page fills its default server from storage once loaded; typing before that loses.
+    assert page.wait_for("() => document.getElementById('server').value") == (
         "http://127.0.0.1:8000"
     )
     page.fill("#server", live_site.url + "/")
@@ -199,7 +190,7 @@ def test_videos_are_checked_and_the_verdict_shown_in_place_in_firefox(
     job = fx.click_menu(tab, {"srcUrl": source, "mediaType": "video", "pageUrl": page.url})
     assert job["url"] == source and job.get("analysisId"), job
     panel = finished_panel(page)
-    result = analysis(live_site, token, job["analysisId"])
+    result = analysis_as(live_site, token, job["analysisId"])
     assert result["status"] == "done" and result["source_url"] == source
     assert_shows_result(panel, result, live_site)
     seen = page.evaluate("() => window.unmaskSeen")
@@ -220,7 +211,7 @@ def test_videos_are_checked_and_the_verdict_shown_in_place_in_firefox(
     permalink = video_site.url("/post/1?run=firefox-blob")
     assert first["url"] == permalink
     blob_panel = finished_panel(feed)
-    assert analysis(live_site, token, first["analysisId"])["source_url"] == permalink
+    assert analysis_as(live_site, token, first["analysisId"])["source_url"] == permalink
     post = box_of(feed, "#post-1")
     assert post["y"] <= blob_panel["y"] <= post["y"] + post["height"]
     # A player's overlay hides the video from the menu: the right-click still finds the post.

@@ -3,14 +3,12 @@ site's main pages, served by the live server: no serious or critical violation a
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.live import LiveServer, wait_for
+from tests.live import LiveServer, chromium_context, wait_for
 from tests.support import REPO_ROOT, real_video, require
 
-CHROMIUM = Path("/usr/bin/chromium")
 AXE = REPO_ROOT / "var" / "node" / "node_modules" / "axe-core" / "axe.min.js"
 RULES = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 RUN_AXE = """async (tags) => {
@@ -31,19 +29,10 @@ def checked(live_site: LiveServer) -> dict:
 
 
 @pytest.fixture
-def browser_context(live_site: LiveServer) -> Iterator:
-    require(CHROMIUM.is_file(), f"{CHROMIUM} not found (apt install chromium)")
+def browser_context() -> Iterator:
     require(AXE.is_file(), f"{AXE} not found (make test installs axe-core into var/node)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox", "--disable-gpu"]
-        )
-        try:
-            yield browser.new_context(viewport={"width": 1100, "height": 900})
-        finally:
-            browser.close()
+    with chromium_context() as context:
+        yield context
 
 
 def violations(context, url: str) -> list[dict]:

@@ -18,8 +18,10 @@ def card_html() -> SafeString | None:
     path = settings.DETECTION_MODEL_CARD
     if not path.is_file():
         return None
-    text = path.read_text(encoding="utf-8")
-    return mark_safe(markdown.markdown(text, extensions=["tables", "fenced_code"]))
+    html = markdown.markdown(path.read_text(encoding="utf-8"), extensions=["tables", "fenced_code"])
+    # Wide tables and code scroll sideways on small screens: focusable, a keyboard scrolls them.
+    html = html.replace("<table>", '<table tabindex="0">').replace("<pre>", '<pre tabindex="0">')
+    return mark_safe(html)
 
 
 def uncertain_sentence(band: list[float] | None) -> str:

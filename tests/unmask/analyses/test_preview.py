@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests.firefox import firefox
-from tests.live import LiveServer, wait_for
-from tests.support import ffmpeg, require
+from tests.live import LiveServer, chromium_context, wait_for
+from tests.support import ffmpeg
 
-CHROMIUM = Path("/usr/bin/chromium")
 TONE = ["-f", "lavfi", "-i", "sine=frequency=440:duration=2"]
 # name: (size, ffmpeg output options) for formats Chromium and Firefox do not play as they are.
 UNPLAYABLE = {
@@ -117,24 +116,10 @@ def result_page_plays(play: dict, name: str) -> None:
 
 @pytest.fixture
 def chromium_page(live_site: LiveServer) -> Iterator:
-    require(CHROMIUM.is_file(), f"{CHROMIUM} not found (apt install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--autoplay-policy=no-user-gesture-required"],
-        )
-        try:
-            context = browser.new_context()
-            context.add_cookies(
-                [{"name": "sessionid", "value": live_site.accounts["alice"]["sessionid"],
-                  "url": live_site.url}]
-            )  # fmt: skip
-            yield context.new_page()
-        finally:
-            browser.close()
+    with chromium_context(
+        live_site, "alice", args=("--autoplay-policy=no-user-gesture-required",)
+    ) as context:
+        yield context.new_page()
 
 
 def test_each_preview_plays_on_the_result_page_in_chromium(

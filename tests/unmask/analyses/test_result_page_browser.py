@@ -13,10 +13,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.live import LiveServer
-from tests.support import ffmpeg, real_video, require
-
-CHROMIUM = Path("/usr/bin/chromium")
+from tests.live import LiveServer, chromium_context
+from tests.support import ffmpeg, real_video
 
 
 @pytest.fixture(scope="module")
@@ -35,22 +33,8 @@ def two_faces(tmp_path_factory) -> Path:
 @pytest.fixture
 def page(live_site: LiveServer) -> Iterator:
     """A Chromium tab signed in as alice (her session cookie)."""
-    require(CHROMIUM.is_file(), f"{CHROMIUM} not found (apt install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox", "--disable-gpu"]
-        )
-        try:
-            context = browser.new_context(viewport={"width": 1100, "height": 900})
-            context.add_cookies(
-                [{"name": "sessionid", "value": live_site.accounts["alice"]["sessionid"],
-                  "url": live_site.url}]
-            )  # fmt: skip
-            yield context.new_page()
-        finally:
-            browser.close()
+    with chromium_context(live_site, "alice") as context:
+        yield context.new_page()
 
 
 def test_result_page_follows_progress_then_the_chart_seeks_and_faces_scroll(
