@@ -48,7 +48,7 @@ from detection.video import FramePlan, VideoInfo, iter_frames, plan_frames, prob
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MODEL_PATH = Path(__file__).resolve().parent / "weights" / "unmask-default.pt"
+DEFAULT_MODEL_PATH = Path(__file__).resolve().parent / "weights" / "default.pt"
 MAX_DECODE_SIDE = 1920  # frames are decoded at most this large: 4K sources stay bounded
 THUMBNAIL_QUALITY = 85
 

@@ -11,7 +11,7 @@ from torch import nn
 
 from detection.models.registry import create_model
 
-CHECKPOINT_FORMAT = "unmask-checkpoint/1"
+CHECKPOINT_FORMAT = "detection-checkpoint/1"
 
 
 class CheckpointError(Exception):

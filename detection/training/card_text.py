@@ -18,7 +18,7 @@ def _wild_table(metrics: dict) -> list[str]:
     lines = [
         "| wild set | videos (real / fake) | AUC | "
         + " | ".join(f"AUC {m}" for m in METHODS)
-        + " | reals called fake | fakes called real | uncertain | ECE |",
+        + " | reals called fake | fakes called real | uncertain | ECE (if calibrated) |",
         "|---" * (7 + len(METHODS)) + "|",
     ]
     for split, name in (
@@ -33,7 +33,7 @@ def _wild_table(metrics: dict) -> list[str]:
             f"| {name} | {shares['reals']} / {shares['fakes']} | {auc['all']:.3f} | "
             + " | ".join(f"{auc[k]:.3f}" if k in auc else "–" for k in METHODS)
             + f" | {_pct(shares['false_alarms'])} | {_pct(shares['misses'])} | "
-            f"{_pct(shares['uncertain'])} | {m['ece']:.3f} |"
+            f"{_pct(shares['uncertain'])} | {m['ece']:.3f} ({m['ece_floor']:.3f}) |"
         )
     return lines
 
@@ -60,13 +60,20 @@ def render(card: ModelCard) -> str:
     temporal = m.get("temporal", {})
     pooling = "LSTM over each face track" if card.config.get("lstm") else "mean pooling"
     minutes = m.get("training_minutes", {})
+    trained_on = (
+        " (trained on DFDC and wild crops, then on with lip-sync-like fakes made by re-rendering "
+        "the mouth and jaw of real crops)"
+        if m.get("lower_face", {}).get("epoch")
+        else ""
+    )
     lines = [
         f"# Unmask detector {card.version}",
         "",
         f"A CNN ({card.architecture.removeprefix('cnn_lstm_')}, ImageNet start) scores each "
         f"{card.input_size}-px face crop (MTCNN box + {card.face_margin:.0%} each side) of "
-        f"{card.frames} frames spread over the video; faces are linked into tracks and each "
-        f"track is scored by {pooling}; the most suspicious long-enough track decides. "
+        f"{card.frames} frames spread over the video{trained_on}; faces are linked into "
+        f"tracks and each track is scored by {pooling}; the most suspicious long-enough "
+        "track decides. "
         "Probabilities are calibrated on validation video (Platt scaling, both labels weighing "
         "the same, so they read as if real and fake videos were equally common).",
         "",
@@ -104,6 +111,13 @@ def render(card: ModelCard) -> str:
         "",
         f"- DFDC held-out identities, frame AUC: {m.get('dfdc_test_frame_auc', float('nan')):.3f}.",
     ]
+    lower = m.get("lower_face")
+    if lower:
+        kept = f"epoch {lower['epoch']}" if lower["epoch"] else "none (the frame stage's CNN)"
+        lines.append(
+            f"- Lower-face stage, validation video AUC: {m['frames']['val_video_auc']:.3f} "
+            f"before, {lower['val_video_auc']:.3f} kept ({kept})."
+        )
     if temporal:
         lines.append(
             f"- Pooling, validation video AUC (calibration part): LSTM {temporal['lstm']:.3f}, "

@@ -21,7 +21,13 @@ from detection.scoring import calibrate
 from detection.training.dfdc import CropItem, identity_split, load_images, read_crop_csv
 from detection.training.frames import encode
 from detection.training.layouts import Sample, find_samples, read_video_csv
-from detection.training.metrics import binary_report, expected_calibration_error, roc_auc, roc_curve
+from detection.training.metrics import (
+    binary_report,
+    calibration_error_floor,
+    expected_calibration_error,
+    roc_auc,
+    roc_curve,
+)
 
 # Short sides at which a video's figures are reported apart: sharpness must not decide.
 RESOLUTION_BANDS = ((0, 256, "under 256 px"), (256, 480, "256-479 px"), (480, 10**6, "480 px+"))
@@ -262,6 +268,7 @@ def evaluate_dataset(
         "auc": ranking(rows),
         "verdicts": verdict_shares(rows),
         "ece": expected_calibration_error(labels, probabilities) if rows else float("nan"),
+        "ece_floor": calibration_error_floor(probabilities) if rows else float("nan"),
         "per_resolution": by_resolution(rows),
         "baseline_mean_pool_auc": ranking(baseline, "mean_pool") if baseline else {},
         "model_metrics": binary_report(labels, probabilities, card.threshold).to_dict(),

@@ -55,6 +55,19 @@ def expected_calibration_error(
     return float(error)
 
 
+def calibration_error_floor(
+    probabilities: Sequence[float], bins: int = 15, draws: int = 1000, seed: int = 0
+) -> float:
+    """The ECE a perfectly calibrated model is expected to show on these probabilities: each
+    label drawn as a coin with the stated odds. On a few dozen videos this floor is far from
+    zero, so an ECE is read against it, not against zero."""
+    p = np.asarray(probabilities, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    return float(
+        np.mean([expected_calibration_error(rng.random(len(p)) < p, p, bins) for _ in range(draws)])
+    )
+
+
 def grouped_auc_interval(
     labels: Sequence[int],
     scores: Sequence[float],

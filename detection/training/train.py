@@ -24,6 +24,7 @@ import torch
 from detection.models import ModelCard, create_model, load_checkpoint, save_checkpoint
 from detection.models.card import weights_digest
 from detection.models.cnn_lstm import load_imagenet_mobilenet_v2
+from detection.pipeline import DEFAULT_MODEL_PATH
 from detection.scoring import calibrate
 from detection.training.calibrate import (
     FACE_SIZES_PX,
@@ -32,7 +33,7 @@ from detection.training.calibrate import (
     fit_band,
 )
 from detection.training.card_text import write_model_card
-from detection.training.config import REPO_ROOT, TrainConfig
+from detection.training.config import TrainConfig
 from detection.training.crops import Framing, VideoCrops, cached_crops, counted_tracks
 from detection.training.dfdc import load_images, read_crop_csv, split_by_identity
 from detection.training.evaluate import evaluate_dataset, score_images
@@ -43,7 +44,7 @@ from detection.training.temporal import LabelledTracks, track_codes, train_lstm,
 
 STAGES = ("crops", "frames", "lower_face", "temporal", "calibrate", "evaluate")
 TRAINING_STAGES = STAGES[:-1]  # the card's training time
-DEFAULT_OUTPUT = REPO_ROOT / "detection" / "weights" / "unmask-default.pt"
+REPORTED = ("auc", "verdicts", "ece", "ece_floor", "per_resolution", "baseline_mean_pool_auc")
 DFDC_VAL_CROPS = 1500  # DFDC validation crops read after each frame epoch (a guard, not a choice)
 
 log = logging.getLogger(__name__)
@@ -149,24 +150,40 @@ def keep_best(run_dir: Path, prefix: str, history: list[dict], start: dict | Non
     (run_dir / f"{prefix}.json").write_text(json.dumps(record, indent=2))
 
 
+def frame_epochs(
+    cfg: TrainConfig, model, pools, measure, progress: Path, *, epochs: int, lr: float, seed: int
+) -> list[dict]:
+    """The frame loop with the recipe's batch and regularisation, resumable from `progress`."""
+    return train_frames(
+        model,
+        pools,
+        epochs=epochs,
+        crops_per_epoch=cfg.crops_per_epoch,
+        batch_size=cfg.frame_batch_size,
+        lr=lr,
+        weight_decay=cfg.weight_decay,
+        mean=cfg.mean,
+        std=cfg.std,
+        seed=seed,
+        progress_path=progress,
+        on_epoch=measure,
+    )
+
+
+def frame_weights(path: Path) -> dict[str, torch.Tensor]:
+    """The CNN and frame head of saved weights, whatever temporal part was saved with them."""
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    return {k: v for k, v in saved.items() if k.startswith(("encoder.", "frame_head."))}
+
+
 def stage_frames(cfg: TrainConfig, run_dir: Path) -> None:
     torch.manual_seed(cfg.seed)
     model = build_model(cfg, lstm=False)
     load_imagenet_mobilenet_v2(model)
-    history = train_frames(
-        model,
-        training_pools(cfg),
-        epochs=cfg.frame_epochs,
-        crops_per_epoch=cfg.crops_per_epoch,
-        batch_size=cfg.frame_batch_size,
-        lr=cfg.frame_lr,
-        weight_decay=cfg.weight_decay,
-        mean=cfg.mean,
-        std=cfg.std,
-        seed=cfg.seed,
-        progress_path=run_dir / "frames-progress.pt",
-        on_epoch=epoch_measure(cfg, run_dir, "frames"),
-    )
+    history = frame_epochs(
+        cfg, model, training_pools(cfg), epoch_measure(cfg, run_dir, "frames"),
+        run_dir / "frames-progress.pt", epochs=cfg.frame_epochs, lr=cfg.frame_lr, seed=cfg.seed,
+    )  # fmt: skip
     keep_best(run_dir, "frames", history)
 
 
@@ -175,31 +192,19 @@ def stage_lower_face(cfg: TrainConfig, run_dir: Path) -> None:
     reals among the training videos' fakes: the lip-sync cue the training videos show too
     rarely. Kept only where it beats the frame stage's choice on validation video."""
     model = build_model(cfg, lstm=False)
-    model.load_state_dict(
-        torch.load(run_dir / "frames-best.pt", map_location="cpu", weights_only=True)
-    )
+    model.load_state_dict(frame_weights(run_dir / "frames-best.pt"))
     measure = epoch_measure(cfg, run_dir, "lower-face")
     start = {"epoch": 0, **measure(-1, model)}
-    history = train_frames(
-        model,
-        training_pools(cfg, cfg.lower_face_fakes),
-        epochs=cfg.lower_face_epochs,
-        crops_per_epoch=cfg.crops_per_epoch,
-        batch_size=cfg.frame_batch_size,
-        lr=cfg.lower_face_lr,
-        weight_decay=cfg.weight_decay,
-        mean=cfg.mean,
-        std=cfg.std,
-        seed=cfg.seed + 1,
-        progress_path=run_dir / "lower-face-progress.pt",
-        on_epoch=measure,
-    )
+    history = frame_epochs(
+        cfg, model, training_pools(cfg, cfg.lower_face_fakes), measure,
+        run_dir / "lower-face-progress.pt", epochs=cfg.lower_face_epochs,
+        lr=cfg.lower_face_lr, seed=cfg.seed + 1,
+    )  # fmt: skip
     keep_best(run_dir, "lower-face", history, start)
 
 
 def stage_temporal(cfg: TrainConfig, run_dir: Path) -> None:
-    saved = torch.load(run_dir / "lower-face-best.pt", map_location="cpu", weights_only=True)
-    frames_state = {k: v for k, v in saved.items() if k.startswith(("encoder.", "frame_head."))}
+    frames_state = frame_weights(run_dir / "lower-face-best.pt")
     torch.manual_seed(cfg.seed)
     model = build_model(cfg, lstm=True)
     model.load_state_dict(frames_state, strict=False)  # the LSTM starts fresh
@@ -331,10 +336,9 @@ def stage_evaluate(
         report = evaluate_dataset(
             Path(cfg.wild_csv), output, run_dir / f"wild-{split}", split=split
         )
-        metrics[f"wild_{split}"] = {
-            key: report[key]
-            for key in ("auc", "verdicts", "ece", "per_resolution", "baseline_mean_pool_auc")
-        } | {"worst": _worst(report["per_sample"])}
+        metrics[f"wild_{split}"] = {key: report[key] for key in REPORTED} | {
+            "worst": _worst(report["per_sample"])
+        }
     dfdc_test = split_by_identity(read_crop_csv(Path(cfg.dfdc_csv)), cfg.split_seed)["test"]
     p = score_images(model, card, [c.path for c in dfdc_test], torch.device("cpu"))
     metrics["dfdc_test_frame_auc"] = round(roc_auc([c.label for c in dfdc_test], p), 4)
@@ -391,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--config", type=Path, help="JSON file overriding the default recipe")
     parser.add_argument("--run-dir", type=Path, default=Path("runs/default"))
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    parser.add_argument("--output", type=Path, default=DEFAULT_MODEL_PATH)
     parser.add_argument("--stage", choices=(*STAGES, "all"), default="all")
     parser.add_argument(
         "--notes", type=Path, help="text file: the card's Known limits section (evaluate stage)"

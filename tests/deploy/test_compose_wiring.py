@@ -367,7 +367,7 @@ def test_dockerfile_runs_as_a_user_with_ffmpeg_and_a_health_check():
         "manage.py",
         "platform/unmask/settings.py",
         "detection/pipeline.py",
-        "detection/weights/unmask-default.pt",
+        "detection/weights/default.pt",
         "templates",
         "static",
         "requirements.txt",

@@ -6,6 +6,7 @@ import pytest
 
 from detection.training.metrics import (
     binary_report,
+    calibration_error_floor,
     expected_calibration_error,
     fit_platt,
     grouped_auc_interval,
@@ -112,3 +113,12 @@ def test_grouped_auc_interval_skips_draws_of_one_class():
     labels, scores = [0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9]
     assert grouped_auc_interval(labels, scores, ["real", "real", "fake", "fake"]) == (1.0, 1.0)
     assert all(np.isnan(grouped_auc_interval([0, 0], [0.1, 0.2], ["a", "b"])))
+
+
+def test_the_calibration_floor_is_what_honest_coins_score_and_shrinks_with_more_videos():
+    rng = np.random.default_rng(4)
+    few, many = rng.uniform(0.2, 0.8, 55), rng.uniform(0.2, 0.8, 5000)
+    assert calibration_error_floor(few) > 0.08  # 55 calibrated videos cannot show ECE 0.08
+    assert calibration_error_floor(many, draws=50) < 0.03
+    honest = [expected_calibration_error(rng.random(55) < few, few) for _ in range(300)]
+    assert np.mean(honest) == pytest.approx(calibration_error_floor(few), rel=0.15)

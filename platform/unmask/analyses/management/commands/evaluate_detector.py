@@ -73,7 +73,8 @@ def _summary(report: dict) -> str:
         f"({v['reals']} real, {v['fakes']} fake); model {report['model']['version']}",
         f"AUC {auc}",
         f"reals called fake {v['false_alarms']:.1%}  fakes called real {v['misses']:.1%}  "
-        f"uncertain {v['uncertain']:.1%}  ECE {report['ece']:.3f}",
+        f"uncertain {v['uncertain']:.1%}  ECE {report['ece']:.3f} "
+        f"(a calibrated model would show {report['ece_floor']:.3f} on these)",
     ]
     if base:
         lines.append(f"mean-pool baseline AUC {base}")
