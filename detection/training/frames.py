@@ -57,10 +57,11 @@ class CropPool:
         self, picked: np.ndarray, rng: np.random.Generator, augment_rng: random.Random
     ) -> tuple[list[np.ndarray], list[int]]:
         """Augmented crops and labels for drawn indices, lower-face fakes swapped in."""
-        reals = np.flatnonzero(self.labels == 0)
+        reals = np.flatnonzero(self.labels == 0) if self.lower_face_fakes else []
         images, labels = [], []
         for i in picked:
             crop, label = self.images[i], int(self.labels[i])
+            # Without lower-face fakes no draw is taken, so the augmentation stream is as before.
             if label == 1 and len(reals) and augment_rng.random() < self.lower_face_fakes:
                 crop = resynthesise_lower_face(
                     self.images[reals[rng.integers(len(reals))]], augment_rng
