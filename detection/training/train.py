@@ -193,11 +193,18 @@ def stage_lower_face(cfg: TrainConfig, run_dir: Path) -> None:
     rarely. Kept only where it beats the frame stage's choice on validation video."""
     model = build_model(cfg, lstm=False)
     model.load_state_dict(frame_weights(run_dir / "frames-best.pt"))
-    measure = epoch_measure(cfg, run_dir, "lower-face")
-    start = {"epoch": 0, **measure(-1, model)}
+    # The start was measured when the frame stage chose it: its record, not a second reading.
+    chosen = json.loads((run_dir / "frames.json").read_text())["best"]
+    start = {
+        "epoch": 0,
+        "val_video_auc": chosen["val_video_auc"],
+        "dfdc_val_auc": chosen["dfdc_val_auc"],
+    }
+    torch.save(model.state_dict(), run_dir / "lower-face-epoch0.pt")
     history = frame_epochs(
-        cfg, model, training_pools(cfg, cfg.lower_face_fakes), measure,
-        run_dir / "lower-face-progress.pt", epochs=cfg.lower_face_epochs,
+        cfg, model, training_pools(cfg, cfg.lower_face_fakes),
+        epoch_measure(cfg, run_dir, "lower-face"), run_dir / "lower-face-progress.pt",
+        epochs=cfg.lower_face_epochs,
         lr=cfg.lower_face_lr, seed=cfg.seed + 1,
     )  # fmt: skip
     keep_best(run_dir, "lower-face", history, start)

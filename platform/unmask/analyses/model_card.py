@@ -1,5 +1,6 @@
 """The detector as people should cite it: a product name, a version, and its model card page."""
 
+import markdown
 from django.conf import settings
 from django.utils.safestring import SafeString, mark_safe
 
@@ -13,8 +14,6 @@ def citation(version: str) -> str:
 
 def card_html() -> SafeString | None:
     """The shipped model card (a Markdown file in the repository, so trusted) as HTML."""
-    import markdown
-
     path = settings.DETECTION_MODEL_CARD
     if not path.is_file():
         return None

@@ -133,7 +133,10 @@ def test_lower_face_epochs_are_kept_only_where_they_beat_the_frame_stage(trained
     lower = json.loads((trained["run_dir"] / "lower-face.json").read_text())
     frames = json.loads((trained["run_dir"] / "frames.json").read_text())
     assert lower["start"]["epoch"] == 0
-    assert lower["start"]["val_video_auc"] == frames["best"]["val_video_auc"]
+    assert lower["start"]["dfdc_val_auc"] == frames["best"]["dfdc_val_auc"]
+    start = torch.load(trained["run_dir"] / "lower-face-epoch0.pt", weights_only=True)
+    frames_best = torch.load(trained["run_dir"] / "frames-best.pt", weights_only=True)
+    assert all(torch.equal(start[k], frames_best[k]) for k in start)  # the stage's true start
     assert lower["best"] == max(
         [lower["start"], *lower["history"]], key=lambda r: r["val_video_auc"]
     )
