@@ -39,17 +39,19 @@ class TrainConfig:
         "dfl-Natasha_Former",
     )
     cache_dir: str = str(REPO_ROOT / "var" / "cache")
-    # Frame stage: half of each batch DFDC crops, half engine crops of the training videos.
-    frame_epochs: int = 8
+    # Frame stage: half of each batch DFDC crops, half engine crops of the training videos, of
+    # whose fake draws this share are real crops with the mouth and jaw re-rendered.
+    frame_epochs: int = 10
     crops_per_epoch: int = 8192
     frame_batch_size: int = 64
     frame_lr: float = 1e-3
     weight_decay: float = 1e-4
-    # Lower-face stage: this share of the training videos' fake draws become real crops with
-    # the mouth and jaw re-rendered, for a few epochs from the chosen frame epoch.
+    frame_lower_face_fakes: float = 0.33
+    # Lower-face stage: a few epochs from the chosen frame epoch at a lower rate, with a larger
+    # share of lower-face fakes: the lip-sync cue the frame stage learns too little of.
     lower_face_epochs: int = 2
     lower_face_lr: float = 3e-4
-    lower_face_fakes: float = 0.33
+    lower_face_fakes: float = 0.5
     # Temporal stage: the LSTM reads tracks of augmented training-video crops (one draw of the
     # augmentation per track), so it learns from codes as unfamiliar as a new video's.
     track_views: int = 4

@@ -1,9 +1,9 @@
 """`python -m detection.training.train`: the whole recipe, stage by stage, resumable.
 
 crops (the engine's face crops of every labelled video, cached) → frames (fine-tune the CNN
-on DFDC and training-video crops; the epoch is chosen on validation video) → lower_face (go on
-at a lower rate with lip-sync-like fakes made from our reals, kept only if it wins on
-validation video) → temporal (the
+on DFDC and training-video crops, with lip-sync-like fakes made from our reals; the epoch is
+chosen on validation video) → lower_face (go on at a lower rate with more of those fakes, kept
+only if it wins on validation video) → temporal (the
 LSTM, kept only if it beats mean pooling on validation video) → calibrate (probabilities and
 the verdict band from validation video; writes the checkpoint) → evaluate (the held-back
 groups through the whole engine, into the card and MODEL_CARD.md). Each stage leaves its
@@ -96,8 +96,9 @@ def stage_crops(cfg: TrainConfig, run_dir: Path) -> None:
     (run_dir / "crops.json").write_text(json.dumps(counts, indent=2))
 
 
-def training_pools(cfg: TrainConfig, lower_face_fakes: float = 0.0) -> list[CropPool]:
-    """DFDC's training identities, and the engine crops of the training videos' counted tracks."""
+def training_pools(cfg: TrainConfig, lower_face_fakes: float) -> list[CropPool]:
+    """DFDC's training identities, and the engine crops of the training videos' counted tracks
+    (this share of whose fake draws are lower-face fakes)."""
     dfdc = split_by_identity(read_crop_csv(Path(cfg.dfdc_csv)), cfg.split_seed)["train"]
     identities = {name: i for i, name in enumerate(sorted({c.identity for c in dfdc}))}
     dfdc_pool = CropPool(
@@ -181,15 +182,16 @@ def stage_frames(cfg: TrainConfig, run_dir: Path) -> None:
     model = build_model(cfg, lstm=False)
     load_imagenet_mobilenet_v2(model)
     history = frame_epochs(
-        cfg, model, training_pools(cfg), epoch_measure(cfg, run_dir, "frames"),
+        cfg, model, training_pools(cfg, cfg.frame_lower_face_fakes),
+        epoch_measure(cfg, run_dir, "frames"),
         run_dir / "frames-progress.pt", epochs=cfg.frame_epochs, lr=cfg.frame_lr, seed=cfg.seed,
     )  # fmt: skip
     keep_best(run_dir, "frames", history)
 
 
 def stage_lower_face(cfg: TrainConfig, run_dir: Path) -> None:
-    """Go on from the chosen frame epoch at a lower rate, with lower-face fakes made from our
-    reals among the training videos' fakes: the lip-sync cue the training videos show too
+    """Go on from the chosen frame epoch at a lower rate, with a larger share of lower-face
+    fakes among the training videos' fakes: the lip-sync cue the training videos show too
     rarely. Kept only where it beats the frame stage's choice on validation video."""
     model = build_model(cfg, lstm=False)
     model.load_state_dict(frame_weights(run_dir / "frames-best.pt"))
