@@ -61,8 +61,8 @@ def render(card: ModelCard) -> str:
     pooling = "LSTM over each face track" if card.config.get("lstm") else "mean pooling"
     minutes = m.get("training_minutes", {})
     trained_on = (
-        " (trained on DFDC and wild crops, then on with lip-sync-like fakes made by re-rendering "
-        "the mouth and jaw of real crops)"
+        " (trained on DFDC and wild crops with lip-sync-like fakes made by re-rendering the mouth "
+        "and jaw of real crops, then on at a lower rate with more of them)"
         if m.get("lower_face", {}).get("epoch")
         else ""
     )
