@@ -54,24 +54,31 @@ def _resolution_table(metrics: dict) -> list[str]:
     return lines
 
 
+def _trained_on(m: dict) -> str:
+    """How the CNN was trained, from the shares of lower-face fakes the checkpoint records."""
+    shares = m.get("lower_face_fakes", {})
+    fakes = "of the wild fake draws being real crops with the mouth and jaw re-rendered"
+    steps = ["DFDC and wild crops"]
+    if shares.get("frames"):
+        steps[0] += f", {shares['frames']:.0%} {fakes}"
+    if m.get("lower_face", {}).get("epoch"):
+        again = "of them" if shares.get("frames") else fakes
+        steps.append(f"then on at a lower rate with {shares.get('lower_face', 0):.0%} {again}")
+    return f" (trained on {'; '.join(steps)})"
+
+
 def render(card: ModelCard) -> str:
     m = card.metrics
     low, high = card.uncertain_band
     temporal = m.get("temporal", {})
     pooling = "LSTM over each face track" if card.config.get("lstm") else "mean pooling"
     minutes = m.get("training_minutes", {})
-    trained_on = (
-        " (trained on DFDC and wild crops with lip-sync-like fakes made by re-rendering the mouth "
-        "and jaw of real crops, then on at a lower rate with more of them)"
-        if m.get("lower_face", {}).get("epoch")
-        else ""
-    )
     lines = [
         f"# Unmask detector {card.version}",
         "",
         f"A CNN ({card.architecture.removeprefix('cnn_lstm_')}, ImageNet start) scores each "
         f"{card.input_size}-px face crop (MTCNN box + {card.face_margin:.0%} each side) of "
-        f"{card.frames} frames spread over the video{trained_on}; faces are linked into "
+        f"{card.frames} frames spread over the video{_trained_on(m)}; faces are linked into "
         f"tracks and each track is scored by {pooling}; the most suspicious long-enough "
         "track decides. "
         "Probabilities are calibrated on validation video (Platt scaling, both labels weighing "

@@ -61,7 +61,7 @@ class CropPool:
         images, labels = [], []
         for i in picked:
             crop, label = self.images[i], int(self.labels[i])
-            # Without lower-face fakes no draw is taken, so the augmentation stream is as before.
+            # A pool without lower-face fakes takes no coin: its augmentation stream stays its own.
             if label == 1 and len(reals) and augment_rng.random() < self.lower_face_fakes:
                 crop = resynthesise_lower_face(
                     self.images[reals[rng.integers(len(reals))]], augment_rng

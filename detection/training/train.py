@@ -151,7 +151,7 @@ def keep_best(run_dir: Path, prefix: str, history: list[dict], start: dict | Non
     (run_dir / f"{prefix}.json").write_text(json.dumps(record, indent=2))
 
 
-def frame_epochs(
+def run_frame_epochs(
     cfg: TrainConfig, model, pools, measure, progress: Path, *, epochs: int, lr: float, seed: int
 ) -> list[dict]:
     """The frame loop with the recipe's batch and regularisation, resumable from `progress`."""
@@ -181,7 +181,7 @@ def stage_frames(cfg: TrainConfig, run_dir: Path) -> None:
     torch.manual_seed(cfg.seed)
     model = build_model(cfg, lstm=False)
     load_imagenet_mobilenet_v2(model)
-    history = frame_epochs(
+    history = run_frame_epochs(
         cfg, model, training_pools(cfg, cfg.frame_lower_face_fakes),
         epoch_measure(cfg, run_dir, "frames"),
         run_dir / "frames-progress.pt", epochs=cfg.frame_epochs, lr=cfg.frame_lr, seed=cfg.seed,
@@ -203,7 +203,7 @@ def stage_lower_face(cfg: TrainConfig, run_dir: Path) -> None:
         "dfdc_val_auc": chosen["dfdc_val_auc"],
     }
     torch.save(model.state_dict(), run_dir / "lower-face-epoch0.pt")
-    history = frame_epochs(
+    history = run_frame_epochs(
         cfg, model, training_pools(cfg, cfg.lower_face_fakes),
         epoch_measure(cfg, run_dir, "lower-face"), run_dir / "lower-face-progress.pt",
         epochs=cfg.lower_face_epochs,
@@ -323,6 +323,10 @@ def stage_calibrate(cfg: TrainConfig, run_dir: Path, output: Path) -> None:
             "recipe": cfg.overrides(),
             "frames": json.loads((run_dir / "frames.json").read_text())["best"],
             "lower_face": json.loads((run_dir / "lower-face.json").read_text())["best"],
+            "lower_face_fakes": {
+                "frames": cfg.frame_lower_face_fakes,
+                "lower_face": cfg.lower_face_fakes,
+            },
             "temporal": temporal["val_video_auc"] | {"lstm_shipped": temporal["lstm"]},
             "min_face_px": min_face_px,
             "val_auc_by_face_px": {"full": round(full_auc, 4), **aucs},

@@ -10,6 +10,7 @@ import torch
 from detection.models import load_checkpoint
 from detection.models.card import weights_digest
 from detection.training.calibrate import FACE_SIZES_PX
+from detection.training.config import TrainConfig
 from tests.support import REPO_ROOT, real_video, small_crop_csv, small_wild_csv
 
 WILD_ROWS = {
@@ -101,6 +102,10 @@ def test_the_model_card_is_short_and_reads_its_numbers_from_the_checkpoint(train
     assert card.version in text
     assert f"{card.uncertain_band[1]:.3f}" in text and f"{card.uncertain_band[0]:.3f}" in text
     assert "research" in text and "dfl-Meggie_Merkel" in text
+    recipe = TrainConfig()
+    shares = {"frames": recipe.frame_lower_face_fakes, "lower_face": recipe.lower_face_fakes}
+    assert card.metrics["lower_face_fakes"] == shares  # what it trained with, not a guess
+    assert f"{shares['frames']:.0%} of the wild fake draws being real crops" in text
 
 
 def test_frames_are_chosen_by_validation_video_and_a_rerun_does_no_work_twice(trained):
