@@ -14,6 +14,15 @@ def _pct(value: float) -> str:
     return f"{100 * value:.0f} %"
 
 
+def _auc_cell(m: dict, key: str) -> str:
+    """An AUC with its 95 % interval over groups, where the card has one."""
+    if key not in m["auc"]:
+        return "–"
+    low, high = m.get("auc_interval", {}).get(key, (None, None))
+    interval = f" ({low:.2f}–{high:.2f})" if low is not None and low == low else ""
+    return f"{m['auc'][key]:.3f}{interval}"
+
+
 def _wild_table(metrics: dict) -> list[str]:
     lines = [
         "| wild set | videos (real / fake) | AUC | "
@@ -28,10 +37,11 @@ def _wild_table(metrics: dict) -> list[str]:
         if split not in metrics:
             continue
         m = metrics[split]
-        auc, shares = m["auc"], m["verdicts"]
+        shares = m["verdicts"]
+        aucs = [_auc_cell(m, k) for k in ("all", *METHODS)]
         lines.append(
-            f"| {name} | {shares['reals']} / {shares['fakes']} | {auc['all']:.3f} | "
-            + " | ".join(f"{auc[k]:.3f}" if k in auc else "–" for k in METHODS)
+            f"| {name} | {shares['reals']} / {shares['fakes']} | "
+            + " | ".join(aucs)
             + f" | {_pct(shares['false_alarms'])} | {_pct(shares['misses'])} | "
             f"{_pct(shares['uncertain'])} | {m['ece']:.3f} ({m['ece_floor']:.3f}) |"
         )
@@ -110,7 +120,9 @@ def render(card: ModelCard) -> str:
         "- A folder of real talking-head videos (MIT and Apache-2.0) as more real training video.",
         "",
         "## Figures",
-        "Wild videos through the whole engine (`make evaluate`):",
+        "Wild videos through the whole engine (`make evaluate`); in brackets, the 95 % "
+        "interval when whole groups (a source project, or a real video with its fakes) are "
+        "resampled: what so few groups can tell apart.",
         "",
         *_wild_table(m),
         "",

@@ -25,6 +25,7 @@ from detection.training.metrics import (
     binary_report,
     calibration_error_floor,
     expected_calibration_error,
+    grouped_auc_interval,
     roc_auc,
     roc_curve,
 )
@@ -129,18 +130,38 @@ def verdict_shares(rows: Sequence[dict]) -> dict[str, float | int]:
     }
 
 
+def method_parts(rows: Sequence[dict]) -> dict[str, list[dict]]:
+    """All reals with all fakes, and all reals with each method's fakes."""
+    reals = [r for r in rows if r["label"] == 0]
+    fakes = [r for r in rows if r["label"] == 1]
+    parts = {"all": [*reals, *fakes]}
+    for method in sorted({r["method"] for r in fakes}):
+        parts[method] = [*reals, *(r for r in fakes if r["method"] == method)]
+    return parts
+
+
 def ranking(rows: Sequence[dict], key: str = "fake_probability") -> dict[str, float]:
     """AUC of all fakes against all reals, and of each method's fakes against all reals."""
-    reals = [r for r in rows if r["label"] == 0]
+    return {
+        name: roc_auc([r["label"] for r in part], [r[key] for r in part])
+        for name, part in method_parts(rows).items()
+    }
 
-    def auc(fakes: Sequence[dict]) -> float:
-        part = [*reals, *fakes]
-        return roc_auc([r["label"] for r in part], [r[key] for r in part])
 
-    out = {"all": auc([r for r in rows if r["label"] == 1])}
-    for method in sorted({r["method"] for r in rows if r["label"] == 1}):
-        out[method] = auc([r for r in rows if r["label"] == 1 and r["method"] == method])
-    return out
+def ranking_intervals(rows: Sequence[dict]) -> dict[str, list[float]]:
+    """95 % intervals of `ranking`'s AUCs, resampling whole groups (a source project, or a
+    real video with the fakes made from it): a handful of groups, not the count of videos,
+    is what these figures rest on."""
+    return {
+        name: list(
+            grouped_auc_interval(
+                [r["label"] for r in part],
+                [r["fake_probability"] for r in part],
+                [r["group"] or r["path"] for r in part],
+            )
+        )
+        for name, part in method_parts(rows).items()
+    }
 
 
 def by_resolution(rows: Sequence[dict]) -> dict[str, dict]:
@@ -185,12 +206,7 @@ def plot_report(rows: Sequence[dict], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, (roc_ax, rel_ax) = plt.subplots(1, 2, figsize=(10, 5), dpi=100)
-    reals = [r for r in rows if r["label"] == 0]
-    fakes_by = {"all fakes": [r for r in rows if r["label"] == 1]}
-    for method in sorted({r["method"] for r in rows if r["label"] == 1}):
-        fakes_by[method] = [r for r in rows if r["label"] == 1 and r["method"] == method]
-    for name, fakes in fakes_by.items():
-        part = [*reals, *fakes]
+    for name, part in method_parts(rows).items():
         labels, scores = [r["label"] for r in part], [r["fake_probability"] for r in part]
         if len(set(labels)) == 2:
             fpr, tpr = roc_curve(labels, scores)
@@ -266,6 +282,7 @@ def evaluate_dataset(
         "scored": len(rows),
         "skipped": scored.skipped,
         "auc": ranking(rows),
+        "auc_interval": ranking_intervals(rows),
         "verdicts": verdict_shares(rows),
         "ece": expected_calibration_error(labels, probabilities) if rows else float("nan"),
         "ece_floor": calibration_error_floor(probabilities) if rows else float("nan"),

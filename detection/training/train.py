@@ -44,7 +44,15 @@ from detection.training.temporal import LabelledTracks, track_codes, train_lstm,
 
 STAGES = ("crops", "frames", "lower_face", "temporal", "calibrate", "evaluate")
 TRAINING_STAGES = STAGES[:-1]  # the card's training time
-REPORTED = ("auc", "verdicts", "ece", "ece_floor", "per_resolution", "baseline_mean_pool_auc")
+REPORTED = (
+    "auc",
+    "auc_interval",
+    "verdicts",
+    "ece",
+    "ece_floor",
+    "per_resolution",
+    "baseline_mean_pool_auc",
+)
 DFDC_VAL_CROPS = 1500  # DFDC validation crops read after each frame epoch (a guard, not a choice)
 
 log = logging.getLogger(__name__)

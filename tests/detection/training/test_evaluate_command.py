@@ -2,7 +2,7 @@ import json
 import subprocess
 import sys
 
-from detection.training.evaluate import worst_errors
+from detection.training.evaluate import ranking, ranking_intervals, worst_errors
 from tests.support import DFDC_FACES, REPO_ROOT, require, small_wild_csv
 
 
@@ -63,6 +63,8 @@ def test_a_labelled_video_csv_is_judged_by_verdicts_per_method(tmp_path, claims_
     report = json.loads((out / "report.json").read_text())
     assert report["layout"] == "labelled video csv" and report["scored"] == 4
     assert set(report["auc"]) == {"all", "faceswap", "talkinghead"}
+    assert report["auc_interval"].keys() == report["auc"].keys()
+    assert "AUC (95 % interval over groups) all=" in done.stdout
     rows = report["per_sample"]
     assert {r["method"] for r in rows} == {"pristine", "faceswap", "talkinghead"}
     reals = [r for r in rows if r["label"] == 0]
@@ -102,3 +104,24 @@ def test_worst_errors_are_the_misjudged_samples_most_confident_first():
     ]
     assert [s["path"] for s in worst_errors(samples, 0.5, count=5)] == ["b", "e", "a"]
     assert [s["path"] for s in worst_errors(samples, 0.5, count=1)] == ["b"]
+
+
+def _row(group, label, p, method="faceswap"):
+    method = method if label else "pristine"
+    return {"path": f"{group}-{label}-{p}", "group": group, "label": label, "method": method,
+            "fake_probability": p}  # fmt: skip
+
+
+def test_auc_intervals_resample_groups_and_widen_with_a_misranked_one():
+    # Four pairs each ranked right; a fifth pair whose real scores above its fake.
+    rows = [_row(f"g{i}", label, 0.2 + 0.6 * label) for i in range(4) for label in (0, 1)]
+    rows += [_row("g4", 0, 0.9), _row("g4", 1, 0.1)]
+    rows += [_row("lips", 1, 0.7, "lipsync"), _row("lips", 0, 0.3)]
+    point, interval = ranking(rows), ranking_intervals(rows)
+    assert interval.keys() == point.keys() == {"all", "faceswap", "lipsync"}
+    for name, (low, high) in interval.items():
+        assert low <= point[name] <= high
+    assert interval["all"][0] < point["all"] < 1.0 == interval["all"][1]
+    # Without the misranked pair every resample ranks perfectly: the interval is a point.
+    clean = [r for r in rows if r["group"] != "g4"]
+    assert ranking_intervals(clean)["all"] == [1.0, 1.0]

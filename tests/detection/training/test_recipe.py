@@ -88,6 +88,7 @@ def test_the_held_back_groups_are_measured_not_used(trained):
     assert val["verdicts"]["reals"] == 2 and val["verdicts"]["fakes"] == 2
     assert card.metrics["calibration"]["videos"] == 4  # val only, never the test group
     assert set(val["auc"]) == {"all", "faceswap", "talkinghead"}
+    assert val["auc_interval"].keys() == val["auc"].keys()
     assert card.metrics["test_groups"] == ["dfl-Meggie_Merkel"]
     assert 0.0 <= card.metrics["dfdc_test_frame_auc"] <= 1.0
     assert set(card.metrics["training_minutes"]) == {
@@ -102,6 +103,8 @@ def test_the_model_card_is_short_and_reads_its_numbers_from_the_checkpoint(train
     assert card.version in text
     assert f"{card.uncertain_band[1]:.3f}" in text and f"{card.uncertain_band[0]:.3f}" in text
     assert "research" in text and "dfl-Meggie_Merkel" in text
+    low, high = card.metrics["wild_test"]["auc_interval"]["all"]
+    assert f"({low:.2f}–{high:.2f})" in text
     recipe = TrainConfig()
     shares = {"frames": recipe.frame_lower_face_fakes, "lower_face": recipe.lower_face_fakes}
     assert card.metrics["lower_face_fakes"] == shares  # what it trained with, not a guess

@@ -65,13 +65,18 @@ class Command(BaseCommand):
 
 def _summary(report: dict) -> str:
     """The figures that matter to users, in a few lines."""
-    auc = " ".join(f"{k}={v:.3f}" for k, v in report["auc"].items())
+    auc = " ".join(
+        f"{k}={v:.3f} ({low:.2f}-{high:.2f})"
+        for (k, v), (low, high) in zip(
+            report["auc"].items(), report["auc_interval"].values(), strict=True
+        )
+    )
     base = " ".join(f"{k}={v:.3f}" for k, v in report["baseline_mean_pool_auc"].items())
     v = report["verdicts"]
     lines = [
         f"{report['scored']} of {report['samples']} samples scored "
         f"({v['reals']} real, {v['fakes']} fake); model {report['model']['version']}",
-        f"AUC {auc}",
+        f"AUC (95 % interval over groups) {auc}",
         f"reals called fake {v['false_alarms']:.1%}  fakes called real {v['misses']:.1%}  "
         f"uncertain {v['uncertain']:.1%}  ECE {report['ece']:.3f} "
         f"(a calibrated model would show {report['ece_floor']:.3f} on these)",
