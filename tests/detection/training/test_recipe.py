@@ -11,6 +11,7 @@ from detection.models import load_checkpoint
 from detection.models.card import weights_digest
 from detection.training.calibrate import FACE_SIZES_PX
 from detection.training.config import TrainConfig
+from detection.training.train import keep_best
 from tests.support import REPO_ROOT, real_video, small_crop_csv, small_wild_csv
 
 WILD_ROWS = {
@@ -114,7 +115,7 @@ def test_the_model_card_is_short_and_reads_its_numbers_from_the_checkpoint(train
 def test_frames_are_chosen_by_validation_video_and_a_rerun_does_no_work_twice(trained):
     frames = json.loads((trained["run_dir"] / "frames.json").read_text())
     assert [r["epoch"] for r in frames["history"]] == [1, 2]
-    best = max(frames["history"], key=lambda r: r["val_video_auc"])
+    best = max(frames["history"], key=lambda r: (r["val_video_auc"], r["dfdc_val_auc"]))
     assert frames["best"] == best
     chosen = torch.load(trained["run_dir"] / "frames-best.pt", weights_only=True)
     epoch = torch.load(trained["run_dir"] / f"frames-epoch{best['epoch']}.pt", weights_only=True)
@@ -146,10 +147,27 @@ def test_lower_face_epochs_are_kept_only_where_they_beat_the_frame_stage(trained
     frames_best = torch.load(trained["run_dir"] / "frames-best.pt", weights_only=True)
     assert all(torch.equal(start[k], frames_best[k]) for k in start)  # the stage's true start
     assert lower["best"] == max(
-        [lower["start"], *lower["history"]], key=lambda r: r["val_video_auc"]
+        [lower["start"], *lower["history"]], key=lambda r: (r["val_video_auc"], r["dfdc_val_auc"])
     )
     chosen = torch.load(trained["run_dir"] / "lower-face-best.pt", weights_only=True)
     epoch = torch.load(
         trained["run_dir"] / f"lower-face-epoch{lower['best']['epoch']}.pt", weights_only=True
     )
     assert all(torch.equal(chosen[k], epoch[k]) for k in chosen)
+
+
+def test_a_tie_on_validation_video_goes_to_the_better_dfdc_guard(tmp_path):
+    history = [
+        {"epoch": 1, "val_video_auc": 0.8662, "dfdc_val_auc": 0.7557},
+        {"epoch": 2, "val_video_auc": 0.8581, "dfdc_val_auc": 0.8881},
+        {"epoch": 3, "val_video_auc": 0.8662, "dfdc_val_auc": 0.9004},
+    ]
+    for r in history:
+        (tmp_path / f"frames-epoch{r['epoch']}.pt").write_bytes(f"weights {r['epoch']}".encode())
+    keep_best(tmp_path, "frames", history)
+    assert json.loads((tmp_path / "frames.json").read_text())["best"]["epoch"] == 3
+    assert (tmp_path / "frames-best.pt").read_bytes() == b"weights 3"
+    start = {"epoch": 0, "val_video_auc": 0.8662, "dfdc_val_auc": 0.95}
+    (tmp_path / "frames-epoch0.pt").write_bytes(b"weights 0")
+    keep_best(tmp_path, "frames", history, start)  # the start wins its tie as well
+    assert (tmp_path / "frames-best.pt").read_bytes() == b"weights 0"
