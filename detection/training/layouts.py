@@ -51,7 +51,8 @@ def find_samples(dataset: Path) -> tuple[str, list[Sample]]:
         return "labelled video csv", read_video_csv(dataset)
     if dataset.is_file() and dataset.suffix.lower() == ".csv":
         return "face-crop csv", [
-            Sample(item.path, item.label, "image") for item in read_crop_csv(dataset)
+            Sample(item.path, item.label, "image", group=item.identity)
+            for item in read_crop_csv(dataset)
         ]
     if not dataset.is_dir():
         raise LayoutError(f"{dataset} is neither a folder nor a face-crop CSV")

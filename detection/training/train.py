@@ -147,14 +147,18 @@ def epoch_measure(cfg: TrainConfig, run_dir: Path, prefix: str):
     return measure
 
 
-def keep_best(run_dir: Path, prefix: str, history: list[dict], start: dict | None = None) -> None:
-    """`{prefix}-best.pt` and `{prefix}.json`: the epoch with the best validation video AUC, or
-    the weights the stage started from (`start`, as `{prefix}-epoch0.pt`) if none beats them.
+def epoch_rank(record: dict) -> tuple[float, float]:
+    """Validation video AUC first; on a tie the DFDC guard. The AUC moves in steps of one
+    real/fake pair of a few dozen videos, so ties happen and say nothing; the guard reads
+    1,500 crops."""
+    return record["val_video_auc"], record["dfdc_val_auc"]
 
-    Among equal validation AUCs (recorded to 4 places) the DFDC guard decides: a tie on a few
-    dozen videos says nothing, while the guard reads 1,500 crops."""
+
+def keep_best(run_dir: Path, prefix: str, history: list[dict], start: dict | None = None) -> None:
+    """`{prefix}-best.pt` and `{prefix}.json`: the best epoch by `epoch_rank`, or the weights
+    the stage started from (`start`, as `{prefix}-epoch0.pt`) if none beats them."""
     candidates = ([start] if start else []) + history
-    best = max(candidates, key=lambda r: (r["val_video_auc"], r["dfdc_val_auc"]))
+    best = max(candidates, key=epoch_rank)
     (run_dir / f"{prefix}-best.pt").write_bytes(
         (run_dir / f"{prefix}-epoch{best['epoch']}.pt").read_bytes()
     )

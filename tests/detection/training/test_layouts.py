@@ -65,6 +65,7 @@ def test_face_crop_csv(tmp_path):
     layout, samples = find_samples(tmp_path / "labels.csv")
     assert layout == "face-crop csv"
     assert labels_by_name(samples) == {"x.jpg": REAL, "y.jpg": FAKE}
+    assert {s.group for s in samples} == {"x"}  # a real and its fake resample together
 
 
 def test_unknown_layout_says_what_it_expected(tmp_path):

@@ -11,7 +11,7 @@ from detection.models import load_checkpoint
 from detection.models.card import weights_digest
 from detection.training.calibrate import FACE_SIZES_PX
 from detection.training.config import TrainConfig
-from detection.training.train import keep_best
+from detection.training.train import epoch_rank, keep_best
 from tests.support import REPO_ROOT, real_video, small_crop_csv, small_wild_csv
 
 WILD_ROWS = {
@@ -115,7 +115,7 @@ def test_the_model_card_is_short_and_reads_its_numbers_from_the_checkpoint(train
 def test_frames_are_chosen_by_validation_video_and_a_rerun_does_no_work_twice(trained):
     frames = json.loads((trained["run_dir"] / "frames.json").read_text())
     assert [r["epoch"] for r in frames["history"]] == [1, 2]
-    best = max(frames["history"], key=lambda r: (r["val_video_auc"], r["dfdc_val_auc"]))
+    best = max(frames["history"], key=epoch_rank)
     assert frames["best"] == best
     chosen = torch.load(trained["run_dir"] / "frames-best.pt", weights_only=True)
     epoch = torch.load(trained["run_dir"] / f"frames-epoch{best['epoch']}.pt", weights_only=True)
@@ -146,9 +146,7 @@ def test_lower_face_epochs_are_kept_only_where_they_beat_the_frame_stage(trained
     start = torch.load(trained["run_dir"] / "lower-face-epoch0.pt", weights_only=True)
     frames_best = torch.load(trained["run_dir"] / "frames-best.pt", weights_only=True)
     assert all(torch.equal(start[k], frames_best[k]) for k in start)  # the stage's true start
-    assert lower["best"] == max(
-        [lower["start"], *lower["history"]], key=lambda r: (r["val_video_auc"], r["dfdc_val_auc"])
-    )
+    assert lower["best"] == max([lower["start"], *lower["history"]], key=epoch_rank)
     chosen = torch.load(trained["run_dir"] / "lower-face-best.pt", weights_only=True)
     epoch = torch.load(
         trained["run_dir"] / f"lower-face-epoch{lower['best']['epoch']}.pt", weights_only=True

@@ -65,11 +65,9 @@ class Command(BaseCommand):
 
 def _summary(report: dict) -> str:
     """The figures that matter to users, in a few lines."""
+    interval = report["auc_interval"]
     auc = " ".join(
-        f"{k}={v:.3f} ({low:.2f}-{high:.2f})"
-        for (k, v), (low, high) in zip(
-            report["auc"].items(), report["auc_interval"].values(), strict=True
-        )
+        f"{k}={v:.3f} ({interval[k][0]:.2f}-{interval[k][1]:.2f})" for k, v in report["auc"].items()
     )
     base = " ".join(f"{k}={v:.3f}" for k, v in report["baseline_mean_pool_auc"].items())
     v = report["verdicts"]
