@@ -71,10 +71,13 @@ extension:
 bench: install
 	$(PY) bench/bench_pipeline.py
 
-## The shipped model on the wild set's held-back groups (and SPLIT=val for its calibration part).
+## The shipped model on the wild set's held-back groups (and SPLIT=val for its calibration part;
+## REENCODE=crf36|up1080|sharpen|down240 to score every video after that re-encode).
 SPLIT ?= test
+REENCODE ?=
 evaluate: install
-	$(PY) manage.py evaluate_detector ../shared/data/wild --split $(SPLIT) --out var/evaluation/wild-$(SPLIT)
+	$(PY) manage.py evaluate_detector ../shared/data/wild --split $(SPLIT) \
+		$(if $(REENCODE),--reencode $(REENCODE)) --out var/evaluation/wild-$(SPLIT)$(if $(REENCODE),-$(REENCODE))
 
 clean:
 	rm -rf $(VENV) var dist

@@ -9,6 +9,7 @@ LSTM by the mean of the frame scores of the most suspicious track.
 """
 
 import json
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ from detection.training.metrics import (
     roc_auc,
     roc_curve,
 )
+from detection.training.reencode import reencode
 
 # Short sides at which a video's figures are reported apart: sharpness must not decide.
 RESOLUTION_BANDS = ((0, 256, "under 256 px"), (256, 480, "256-479 px"), (480, 10**6, "480 px+"))
@@ -66,7 +68,9 @@ def score_samples(
     device: str = "cpu",
     frames: int | None = None,
     on_sample: Callable[[int, int], None] | None = None,
+    reencoding: str | None = None,
 ) -> Scored:
+    """Every sample's verdict; videos after the named re-encode (see `reencode`), if any."""
     from detection.errors import DetectionError
     from detection.pipeline import DetectOptions, detect
 
@@ -85,7 +89,11 @@ def score_samples(
         if on_sample:
             on_sample(number, len(videos))
         try:
-            result = detect(sample.path, options=options).to_dict()
+            with tempfile.TemporaryDirectory(prefix="unmask-reencode-") as scratch:
+                path = sample.path
+                if reencoding:
+                    path = reencode(path, reencoding, Path(scratch))
+                result = detect(path, options=options).to_dict()
         except DetectionError as exc:
             scored.skipped.append({"path": str(sample.path), "reason": str(exc)})
             continue
@@ -255,6 +263,7 @@ def evaluate_dataset(
     split: str | None = None,
     frames: int | None = None,
     on_sample: Callable[[int, int], None] | None = None,
+    reencoding: str | None = None,
 ) -> dict:
     """Score every sample, write report.json and report.png into out_dir, return the report."""
     _, card = load_checkpoint(model_path, "cpu")
@@ -264,7 +273,9 @@ def evaluate_dataset(
     samples = select(dataset, layout, samples, card, split)
     if not samples:
         raise ValueError(f"{dataset}: no samples found ({layout}{', ' + split if split else ''})")
-    scored = score_samples(samples, model_path, device, frames, on_sample)
+    if reencoding and any(s.kind != "video" for s in samples):
+        raise ValueError("--reencode applies to videos; this dataset holds images")
+    scored = score_samples(samples, model_path, device, frames, on_sample, reencoding)
     rows = scored.samples
     labels = [r["label"] for r in rows]
     probabilities = [r["fake_probability"] for r in rows]
@@ -273,6 +284,7 @@ def evaluate_dataset(
         "dataset": str(dataset),
         "layout": layout,
         "split": split,
+        "reencode": reencoding,
         "model": {
             "name": card.architecture,
             "version": card.version,

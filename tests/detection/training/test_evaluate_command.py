@@ -1,6 +1,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from detection.training.evaluate import ranking, ranking_intervals, worst_errors
 from tests.support import DFDC_FACES, REPO_ROOT, require, small_wild_csv
@@ -80,6 +81,48 @@ def test_a_labelled_video_csv_is_judged_by_verdicts_per_method(tmp_path, claims_
     assert sum(r["reals"] + r["fakes"] for r in report["per_resolution"].values()) == 4
     assert f"reals called fake {verdicts['false_alarms']:.1%}" in done.stdout
     assert (out / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_reencode_scores_each_video_after_it_and_skips_what_ffmpeg_cannot_read(
+    tmp_path, claims_trained_checkpoint
+):
+    csv_path = small_wild_csv(
+        tmp_path, {"dflive-Liu_Lice_0-real.mp4": "val", "dflive-Liu_Lice_0-fake.mp4": "val"}
+    )
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"not a video at all")
+    with csv_path.open("a") as rows:
+        rows.write(f"{broken},0,pristine,val,broken\n")
+    out = tmp_path / "report"
+    done = evaluate(
+        csv_path, claims_trained_checkpoint, out, "--split", "val", "--reencode", "down240"
+    )
+    assert done.returncode == 0, done.stderr
+    assert "every video re-encoded: down240" in done.stdout
+    report = json.loads((out / "report.json").read_text())
+    assert report["reencode"] == "down240"
+    rows = report["per_sample"]
+    # Rows name the source video; the short side read is the re-encoded one's.
+    assert sorted(Path(r["path"]).name for r in rows) == [
+        "dflive-Liu_Lice_0-fake.mp4",
+        "dflive-Liu_Lice_0-real.mp4",
+    ]
+    assert all(r["short_side"] == 240 for r in rows)
+    assert [s["path"] for s in report["skipped"]] == [str(broken)]
+    assert "could not re-encode" in report["skipped"][0]["reason"]
+    assert sorted(p.name for p in out.iterdir()) == ["report.json", "report.png"]
+
+
+def test_reencode_refuses_an_unknown_name_and_image_datasets(tmp_path, untrained_checkpoint):
+    done = evaluate(tmp_path, untrained_checkpoint, tmp_path / "out", "--reencode", "vhs")
+    assert done.returncode != 0 and "invalid choice: 'vhs'" in done.stderr
+    faces = DFDC_FACES / "labels.csv"
+    require(faces.is_file(), f"{faces} not found (../shared/data is read at run time)")
+    csv_path = tmp_path / "crops.csv"
+    row = faces.read_text().splitlines()[1].split(",")
+    csv_path.write_text(f"file,label,identity\n{DFDC_FACES / row[0]},{row[1]},{row[2]}\n")
+    done = evaluate(csv_path, untrained_checkpoint, tmp_path / "out", "--reencode", "crf36")
+    assert done.returncode != 0 and "--reencode applies to videos" in done.stderr
 
 
 def test_evaluate_detector_explains_an_unknown_layout(tmp_path, untrained_checkpoint):

@@ -8,6 +8,7 @@ from detection.models.card import CheckpointError
 from detection.pipeline import resolve_model_path
 from detection.training.evaluate import evaluate_dataset, worst_errors
 from detection.training.layouts import LayoutError
+from detection.training.reencode import REENCODINGS
 
 
 class Command(BaseCommand):
@@ -30,6 +31,12 @@ class Command(BaseCommand):
             help="face-crop CSV: one identity split; labelled video CSV: its split, test being "
             "the val groups the model's card holds back",
         )
+        parser.add_argument(
+            "--reencode",
+            choices=sorted(REENCODINGS),
+            help="score every video after this re-encode, as the internet passes video on: "
+            "crf36 (heavy compression), up1080 (upscaled), sharpen, down240 (a small repost)",
+        )
 
     def handle(self, *args, **options):
         model = resolve_model_path(options["model"])
@@ -41,6 +48,7 @@ class Command(BaseCommand):
                 device=options["device"],
                 split=options["split"],
                 frames=options["frames"],
+                reencoding=options["reencode"],
                 on_sample=lambda n, total: self.stderr.write(f"video {n}/{total}", ending="\r"),
             )
         except (LayoutError, CheckpointError, ValueError) as exc:
@@ -73,7 +81,8 @@ def _summary(report: dict) -> str:
     v = report["verdicts"]
     lines = [
         f"{report['scored']} of {report['samples']} samples scored "
-        f"({v['reals']} real, {v['fakes']} fake); model {report['model']['version']}",
+        f"({v['reals']} real, {v['fakes']} fake); model {report['model']['version']}"
+        + (f"; every video re-encoded: {report['reencode']}" if report["reencode"] else ""),
         f"AUC (95 % interval over groups) {auc}",
         f"reals called fake {v['false_alarms']:.1%}  fakes called real {v['misses']:.1%}  "
         f"uncertain {v['uncertain']:.1%}  ECE {report['ece']:.3f} "
