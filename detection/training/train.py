@@ -40,6 +40,7 @@ from detection.training.evaluate import evaluate_dataset, score_images
 from detection.training.frames import CropPool, encode, train_frames
 from detection.training.layouts import Sample, read_video_csv, real_video_folder
 from detection.training.metrics import fit_platt, roc_auc
+from detection.training.reencode import REENCODINGS
 from detection.training.temporal import LabelledTracks, track_codes, train_lstm, video_logits
 
 STAGES = ("crops", "frames", "lower_face", "temporal", "calibrate", "evaluate")
@@ -366,6 +367,17 @@ def stage_evaluate(
         )
         metrics[f"wild_{split}"] = {key: report[key] for key in REPORTED} | {
             "worst": _worst(report["per_sample"])
+        }
+    # The held-back groups again after what the internet does to video: false alarms must
+    # not appear when a real video is re-encoded, rescaled or sharpened.
+    metrics["wild_test_reencoded"] = {}
+    for name in REENCODINGS:
+        report = evaluate_dataset(
+            Path(cfg.wild_csv), output, run_dir / f"wild-test-{name}", split="test", reencoding=name
+        )
+        metrics["wild_test_reencoded"][name] = {
+            "auc": report["auc"]["all"],
+            "verdicts": report["verdicts"],
         }
     dfdc_test = split_by_identity(read_crop_csv(Path(cfg.dfdc_csv)), cfg.split_seed)["test"]
     p = score_images(model, card, [c.path for c in dfdc_test], torch.device("cpu"))

@@ -11,6 +11,7 @@ from detection.models import load_checkpoint
 from detection.models.card import weights_digest
 from detection.training.calibrate import FACE_SIZES_PX
 from detection.training.config import TrainConfig
+from detection.training.reencode import REENCODINGS
 from detection.training.train import epoch_rank, keep_best
 from tests.support import REPO_ROOT, real_video, small_crop_csv, small_wild_csv
 
@@ -92,6 +93,10 @@ def test_the_held_back_groups_are_measured_not_used(trained):
     assert val["auc_interval"].keys() == val["auc"].keys()
     assert card.metrics["test_groups"] == ["dfl-Meggie_Merkel"]
     assert 0.0 <= card.metrics["dfdc_test_frame_auc"] <= 1.0
+    reencoded = card.metrics["wild_test_reencoded"]  # the same group after each re-encode
+    assert set(reencoded) == set(REENCODINGS)
+    for figures in reencoded.values():
+        assert figures["verdicts"]["reals"] == 1 and figures["verdicts"]["fakes"] == 1
     assert set(card.metrics["training_minutes"]) == {
         "crops", "frames", "lower_face", "temporal", "calibrate"
     }  # fmt: skip
@@ -106,6 +111,9 @@ def test_the_model_card_is_short_and_reads_its_numbers_from_the_checkpoint(train
     assert "research" in text and "dfl-Meggie_Merkel" in text
     low, high = card.metrics["wild_test"]["auc_interval"]["all"]
     assert f"({low:.2f}–{high:.2f})" in text
+    down240 = card.metrics["wild_test_reencoded"]["down240"]["verdicts"]
+    row = next(line for line in text.splitlines() if line.startswith("| down240 | "))
+    assert row.endswith(f"| {100 * down240['uncertain']:.0f} % |")
     recipe = TrainConfig()
     shares = {"frames": recipe.frame_lower_face_fakes, "lower_face": recipe.lower_face_fakes}
     assert card.metrics["lower_face_fakes"] == shares  # what it trained with, not a guess
