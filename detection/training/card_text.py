@@ -6,12 +6,17 @@ Every number is read from the card, which the training stages filled in; nothing
 from pathlib import Path
 
 from detection.models import ModelCard
+from detection.training.reencode import described
 
 METHODS = ("faceswap", "lipsync", "talkinghead")
 
 
 def _pct(value: float) -> str:
     return f"{100 * value:.0f} %"
+
+
+def _auc_text(value: float) -> str:
+    return "–" if value != value else f"{value:.3f}"  # NaN: one label only
 
 
 def _auc_cell(m: dict, key: str) -> str:
@@ -57,9 +62,9 @@ def _resolution_table(metrics: dict) -> list[str]:
         "|---|---|---|---|",
     ]
     for name, m in rows.items():
-        auc = "–" if m["auc"] != m["auc"] else f"{m['auc']:.3f}"
         lines.append(
-            f"| {name} | {m['reals']} / {m['fakes']} | {auc} | {_pct(m['false_alarms'])} |"
+            f"| {name} | {m['reals']} / {m['fakes']} | {_auc_text(m['auc'])} | "
+            f"{_pct(m['false_alarms'])} |"
         )
     return lines
 
@@ -71,8 +76,7 @@ def _reencoded_table(metrics: dict) -> list[str]:
     published = metrics["wild_test"]
     lines = [
         "The held-back groups again, every video first re-encoded as the internet passes video "
-        "on (`make evaluate REENCODE=NAME`): crf36 a heavy re-encode, up1080 upscaled, sharpen, "
-        "down240 a small repost.",
+        f"on (`make evaluate REENCODE=NAME`): {described()}.",
         "",
         "| held-back groups | AUC | reals called fake | fakes called real | uncertain |",
         "|---|---|---|---|---|",
@@ -80,9 +84,8 @@ def _reencoded_table(metrics: dict) -> list[str]:
     as_published = {"auc": published["auc"]["all"], "verdicts": published["verdicts"]}
     for name, m in {"as published": as_published, **rows}.items():
         v = m["verdicts"]
-        auc = "–" if m["auc"] != m["auc"] else f"{m['auc']:.3f}"
         lines.append(
-            f"| {name} | {auc} | {_pct(v['false_alarms'])} | {_pct(v['misses'])} | "
+            f"| {name} | {_auc_text(m['auc'])} | {_pct(v['false_alarms'])} | {_pct(v['misses'])} | "
             f"{_pct(v['uncertain'])} |"
         )
     return [*lines, ""]

@@ -9,7 +9,6 @@ LSTM by the mean of the frame scores of the most suspicious track.
 """
 
 import json
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +29,7 @@ from detection.training.metrics import (
     roc_auc,
     roc_curve,
 )
-from detection.training.reencode import reencode
+from detection.training.reencode import reencoded
 
 # Short sides at which a video's figures are reported apart: sharpness must not decide.
 RESOLUTION_BANDS = ((0, 256, "under 256 px"), (256, 480, "256-479 px"), (480, 10**6, "480 px+"))
@@ -70,7 +69,7 @@ def score_samples(
     on_sample: Callable[[int, int], None] | None = None,
     reencoding: str | None = None,
 ) -> Scored:
-    """Every sample's verdict; videos after the named re-encode (see `reencode`), if any."""
+    """Every sample's verdict; videos after the named re-encode, if any."""
     from detection.errors import DetectionError
     from detection.pipeline import DetectOptions, detect
 
@@ -89,10 +88,7 @@ def score_samples(
         if on_sample:
             on_sample(number, len(videos))
         try:
-            with tempfile.TemporaryDirectory(prefix="unmask-reencode-") as scratch:
-                path = sample.path
-                if reencoding:
-                    path = reencode(path, reencoding, Path(scratch))
+            with reencoded(sample.path, reencoding) as path:
                 result = detect(path, options=options).to_dict()
         except DetectionError as exc:
             scored.skipped.append({"path": str(sample.path), "reason": str(exc)})

@@ -6,6 +6,10 @@ shipped it. The detector reads no audio, so it is dropped.
 """
 
 import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from detection.errors import DetectionError
@@ -14,15 +18,27 @@ from detection.errors import DetectionError
 _SHORT_SIDE = "scale='if(gt(iw,ih),-2,{n})':'if(gt(iw,ih),{n},-2)':flags={flags}"
 _X264 = ("-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p")
 
-REENCODINGS: dict[str, tuple[str, ...]] = {
-    # a platform's heavy re-encode: blocking and smeared detail at the same size
-    "crf36": (*_X264, "-crf", "36"),
-    # upscaled for a full-screen player: large, soft faces
-    "up1080": ("-vf", _SHORT_SIDE.format(n=1080, flags="lanczos"), *_X264, "-crf", "18"),
-    # an editor's or a phone's sharpening: crisper edges than the source had
-    "sharpen": ("-vf", "unsharp=5:5:1.2:5:5:0.0", *_X264, "-crf", "18"),
-    # a small repost: faces down to a few dozen pixels
-    "down240": ("-vf", _SHORT_SIDE.format(n=240, flags="area"), *_X264, "-crf", "26"),
+
+@dataclass(frozen=True)
+class Reencoding:
+    what: str  # what it stands for, in the command's help and the model card
+    args: tuple[str, ...]  # ffmpeg output options
+
+
+REENCODINGS: dict[str, Reencoding] = {
+    "crf36": Reencoding("a heavy re-encode", (*_X264, "-crf", "36")),
+    "up1080": Reencoding(
+        "upscaled to a 1080-px short side",
+        ("-vf", _SHORT_SIDE.format(n=1080, flags="lanczos"), *_X264, "-crf", "18"),
+    ),
+    "sharpen": Reencoding(
+        "sharpened, as editors and phones do",
+        ("-vf", "unsharp=5:5:1.2:5:5:0.0", *_X264, "-crf", "18"),
+    ),
+    "down240": Reencoding(
+        "a small repost, 240 px short side",
+        ("-vf", _SHORT_SIDE.format(n=240, flags="area"), *_X264, "-crf", "26"),
+    ),
 }
 
 
@@ -30,20 +46,32 @@ class ReencodeFailed(DetectionError):
     """ffmpeg could not re-encode the video."""
 
 
-def reencode(source: Path, name: str, out_dir: Path, timeout_s: float = 600) -> Path:
-    """`source` after the named re-encode, written into `out_dir`."""
-    target = out_dir / f"{Path(source).stem}-{name}.mp4"
-    command = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(source)]
-    try:
-        done = subprocess.run(
-            [*command, *REENCODINGS[name], "-an", str(target)],
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise ReencodeFailed(f"ffmpeg took over {timeout_s:.0f} s to re-encode the video") from exc
-    if done.returncode != 0 or not target.is_file():
-        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise ReencodeFailed(f"ffmpeg could not re-encode the video ({name}): {last}")
-    return target
+def described() -> str:
+    """Every re-encode's name and what it stands for, in one line."""
+    return ", ".join(f"{name} ({r.what})" for name, r in REENCODINGS.items())
+
+
+@contextmanager
+def reencoded(source: Path, name: str | None, timeout_s: float = 600) -> Iterator[Path]:
+    """`source` itself without a name; else its named re-encode, deleted on leaving."""
+    if name is None:
+        yield Path(source)
+        return
+    with tempfile.TemporaryDirectory(prefix="unmask-reencode-") as scratch:
+        target = Path(scratch) / f"{Path(source).stem}-{name}.mp4"
+        command = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(source)]
+        try:
+            done = subprocess.run(
+                [*command, *REENCODINGS[name].args, "-an", str(target)],
+                capture_output=True,
+                text=True,
+                timeout=timeout_s,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise ReencodeFailed(
+                f"ffmpeg took over {timeout_s:.0f} s to re-encode the video"
+            ) from exc
+        if done.returncode != 0 or not target.is_file():
+            last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            raise ReencodeFailed(f"ffmpeg could not re-encode the video ({name}): {last}")
+        yield target

@@ -4,7 +4,9 @@ import sys
 from pathlib import Path
 
 from detection.training.evaluate import ranking, ranking_intervals, worst_errors
-from tests.support import DFDC_FACES, REPO_ROOT, require, small_wild_csv
+from detection.training.reencode import reencoded
+from detection.video import probe
+from tests.support import DFDC_FACES, REPO_ROOT, WILD, require, small_wild_csv
 
 
 def evaluate(dataset, model, out, *extra):
@@ -110,7 +112,17 @@ def test_reencode_scores_each_video_after_it_and_skips_what_ffmpeg_cannot_read(
     assert all(r["short_side"] == 240 for r in rows)
     assert [s["path"] for s in report["skipped"]] == [str(broken)]
     assert "could not re-encode" in report["skipped"][0]["reason"]
-    assert sorted(p.name for p in out.iterdir()) == ["report.json", "report.png"]
+
+
+def test_a_reencode_lives_only_while_it_is_read_and_no_name_reads_the_source():
+    source = WILD / "videos" / "dflive-Liu_Lice_0-real.mp4"
+    require(source.is_file(), f"{source} not found (../shared/data is read at run time)")
+    with reencoded(source, None) as path:
+        assert path == source
+    with reencoded(source, "up1080") as path:
+        assert path != source and min(probe(path).width, probe(path).height) == 1080
+    assert not path.exists() and not path.parent.exists()
+    assert source.is_file()
 
 
 def test_reencode_refuses_an_unknown_name_and_image_datasets(tmp_path, untrained_checkpoint):

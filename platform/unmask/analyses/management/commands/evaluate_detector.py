@@ -8,7 +8,7 @@ from detection.models.card import CheckpointError
 from detection.pipeline import resolve_model_path
 from detection.training.evaluate import evaluate_dataset, worst_errors
 from detection.training.layouts import LayoutError
-from detection.training.reencode import REENCODINGS
+from detection.training.reencode import REENCODINGS, described
 
 
 class Command(BaseCommand):
@@ -34,8 +34,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--reencode",
             choices=sorted(REENCODINGS),
-            help="score every video after this re-encode, as the internet passes video on: "
-            "crf36 (heavy compression), up1080 (upscaled), sharpen, down240 (a small repost)",
+            help=f"score every video after this re-encode, as the internet passes video on: "
+            f"{described()}",
         )
 
     def handle(self, *args, **options):
