@@ -255,7 +255,7 @@ def stage_temporal(cfg: TrainConfig, run_dir: Path) -> None:
         seed=cfg.seed,
     )
     lstm_auc = auc_of(val, video_logits(model, val))
-    use_lstm = lstm_auc > mean_auc
+    use_lstm = lstm_auc > mean_auc + cfg.lstm_margin
     chosen = model if use_lstm else mean_model
     torch.save(chosen.state_dict(), run_dir / "temporal-best.pt")
     result = {
