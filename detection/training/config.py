@@ -59,8 +59,7 @@ class TrainConfig:
     temporal_lr: float = 1e-3
     min_window: int = 8  # tracks are cut to random windows at least this long
     # The LSTM replaces mean pooling only if it beats it on validation video by more than this
-    # (16 of the calibration part's 1,600 real/fake pairs): a win of a pair or two is noise, and
-    # mean pooling is the simpler reading of a track.
+    # (16 of the calibration part's 1,600 real/fake pairs; see `keeps_lstm`).
     lstm_margin: float = 0.01
     # Verdict: at most this share of the calibration videos' reals may be called fake.
     max_false_alarm: float = 0.05

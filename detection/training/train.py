@@ -228,6 +228,12 @@ def stage_lower_face(cfg: TrainConfig, run_dir: Path) -> None:
     keep_best(run_dir, "lower-face", history, start)
 
 
+def keeps_lstm(lstm_auc: float, mean_auc: float, margin: float) -> bool:
+    """The LSTM replaces mean pooling only on a validation win larger than `margin`: a tie or
+    a win of a pair or two is noise, and mean pooling is the simpler reading of a track."""
+    return lstm_auc > mean_auc + margin
+
+
 def stage_temporal(cfg: TrainConfig, run_dir: Path) -> None:
     frames_state = frame_weights(run_dir / "lower-face-best.pt")
     torch.manual_seed(cfg.seed)
@@ -255,7 +261,7 @@ def stage_temporal(cfg: TrainConfig, run_dir: Path) -> None:
         seed=cfg.seed,
     )
     lstm_auc = auc_of(val, video_logits(model, val))
-    use_lstm = lstm_auc > mean_auc + cfg.lstm_margin
+    use_lstm = keeps_lstm(lstm_auc, mean_auc, cfg.lstm_margin)
     chosen = model if use_lstm else mean_model
     torch.save(chosen.state_dict(), run_dir / "temporal-best.pt")
     result = {

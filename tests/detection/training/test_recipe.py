@@ -12,7 +12,7 @@ from detection.models.card import weights_digest
 from detection.training.calibrate import FACE_SIZES_PX
 from detection.training.config import TrainConfig
 from detection.training.reencode import REENCODINGS
-from detection.training.train import epoch_rank, keep_best
+from detection.training.train import epoch_rank, keep_best, keeps_lstm
 from tests.support import REPO_ROOT, real_video, small_crop_csv, small_wild_csv
 
 WILD_ROWS = {
@@ -78,10 +78,18 @@ def test_the_checkpoint_carries_a_calibrated_verdict_band(trained):
     temporal = json.loads((trained["run_dir"] / "temporal.json").read_text())
     assert card.config["lstm"] == temporal["lstm"]
     margin = json.loads((trained["run_dir"] / "config.json").read_text())["lstm_margin"]
-    assert margin > 0  # the LSTM must earn its place, not tie its way in
     auc = temporal["val_video_auc"]
-    assert temporal["lstm"] == (auc["lstm"] > auc["mean_pool"] + margin)
+    assert temporal["lstm"] == keeps_lstm(auc["lstm"], auc["mean_pool"], margin)
     assert (model.lstm is not None) == card.config["lstm"]
+
+
+def test_the_lstm_must_win_by_the_margin_not_tie_its_way_in():
+    margin = TrainConfig().lstm_margin
+    assert margin > 0
+    assert not keeps_lstm(0.937, 0.936, margin)  # one pair of 1,600: noise
+    assert not keeps_lstm(0.894, 0.894, margin)
+    assert keeps_lstm(0.936 + 2 * margin, 0.936, margin)
+    assert not keeps_lstm(0.893, 0.894, margin)
 
 
 def test_the_held_back_groups_are_measured_not_used(trained):
