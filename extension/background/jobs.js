@@ -12,9 +12,11 @@ import { locateVideo, showOnPage } from "./overlay-bridge.js";
 import { chooseSource } from "./source.js";
 
 const POLL_MS = 1500;
+/** A socket quiet this long is treated as dropped and the check polled instead. */
+const QUIET_MS = 15000;
 const WORKER_STARTED_AT = Date.now();
 
-/** key → {socket, timer} for the checks this worker instance is following. */
+/** key → {socket, timer, watchdog} for the checks this worker instance is following. */
 const followers = new Map();
 
 async function update(key, changes) {
@@ -61,6 +63,7 @@ function stopFollowing(key) {
   if (!follower) return;
   followers.delete(key);
   clearTimeout(follower.timer);
+  clearTimeout(follower.watchdog);
   if (follower.socket && follower.socket.readyState <= WebSocket.OPEN) follower.socket.close();
 }
 
@@ -83,18 +86,32 @@ function poll(key, auth, id) {
   }, POLL_MS);
 }
 
-/** Follow analysis progress live over the websocket; fall back to polling if it fails or drops. */
+/**
+ * Follow analysis progress live over the websocket; fall back to polling if it fails, drops or
+ * goes quiet (a proxy that holds messages back, an event lost on the server).
+ */
 function follow(key, auth, job) {
   stopFollowing(key);
-  const follower = { socket: null, timer: null };
+  const follower = { socket: null, timer: null, watchdog: null };
   followers.set(key, follower);
   const fallBack = () => {
     if (followers.get(key) === follower && !follower.timer) poll(key, auth, job.analysisId);
   };
+  const rearmWatchdog = (socket) => {
+    clearTimeout(follower.watchdog);
+    follower.watchdog = setTimeout(() => {
+      // Poll at once: a peer that went quiet may never complete the closing handshake.
+      socket.close();
+      follower.socket = null;
+      fallBack();
+    }, QUIET_MS);
+  };
   try {
     const socket = new WebSocket(api.socketUrl(auth.server, job.analysisId, job.wsUrl, auth.token));
     follower.socket = socket;
+    rearmWatchdog(socket);
     socket.addEventListener("message", (event) => {
+      rearmWatchdog(socket);
       let data;
       try {
         data = JSON.parse(event.data);
@@ -107,6 +124,7 @@ function follow(key, auth, job) {
     });
     socket.addEventListener("close", () => {
       // Closed by the server after done/failed, or dropped: the database has the last word.
+      clearTimeout(follower.watchdog);
       follower.socket = null;
       fallBack();
     });

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.browser
 
 ADDON_ID = "unmask@unmask.invalid"
 ADDON_UUID = "0c2d1f6e-7a44-4b1c-9a55-3f1e0b6d8c21"  # fixed by pref, so page URLs are known
-DONE_TIMEOUT_S = 90
+DONE_TIMEOUT_S = 180  # as long as the server journeys wait (tests/live.py wait_for)
 
 
 @dataclass
@@ -107,18 +107,32 @@ def fx(extension_dir: Path, tmp_path: Path) -> Iterator[FirefoxExtension]:
         yield extension
 
 
-def finished_panel(page: Page) -> dict:
-    return page.wait_for(
-        """() => { const p = document.querySelector('.unmask-panel[data-status="done"]');
-            if (!p) return null;
-            const text = (c) => (p.querySelector(c) || {}).textContent || "";
-            const r = p.getBoundingClientRect();
-            return {verdict: text('.unmask-panel__verdict'),
-                    probability: text('.unmask-panel__probability'),
-                    link: (p.querySelector('a.unmask-panel__link') || {}).href || "",
-                    x: r.x, y: r.y, width: r.width, height: r.height}; }""",
-        timeout_s=DONE_TIMEOUT_S,
-    )
+def finished_panel(page: Page, live_site: LiveServer) -> dict:
+    """The finished panel's text and box; a failed or stuck check fails the test with the states
+    the panel went through and the server's log."""
+    try:
+        panel = page.wait_for(
+            """() => { const p = document.querySelector(
+                    '.unmask-panel[data-status="done"], .unmask-panel[data-status="failed"]');
+                if (!p) return null;
+                const text = (c) => (p.querySelector(c) || {}).textContent || "";
+                const r = p.getBoundingClientRect();
+                return {status: p.dataset.status,
+                        verdict: text('.unmask-panel__verdict'),
+                        probability: text('.unmask-panel__probability'),
+                        link: (p.querySelector('a.unmask-panel__link') || {}).href || "",
+                        x: r.x, y: r.y, width: r.width, height: r.height}; }""",
+            timeout_s=DONE_TIMEOUT_S,
+        )
+    except TimeoutError:
+        panel = {"status": "still running"}
+    if panel["status"] != "done":
+        seen = page.evaluate("() => window.unmaskSeen")
+        raise AssertionError(
+            f"the panel never showed a verdict; it showed {seen}\n"
+            f"server log:\n{live_site.log_tail()}"
+        )
+    return panel
 
 
 def assert_shows_result(panel: dict, result: dict, live_site: LiveServer) -> None:
@@ -189,7 +203,7 @@ def test_videos_are_checked_and_the_verdict_shown_in_place_in_firefox(
     source = video_site.url("/clip.mp4?run=firefox")
     job = fx.click_menu(tab, {"srcUrl": source, "mediaType": "video", "pageUrl": page.url})
     assert job["url"] == source and job.get("analysisId"), job
-    panel = finished_panel(page)
+    panel = finished_panel(page, live_site)
     result = analysis_as(live_site, token, job["analysisId"])
     assert result["status"] == "done" and result["source_url"] == source
     assert_shows_result(panel, result, live_site)
@@ -210,7 +224,7 @@ def test_videos_are_checked_and_the_verdict_shown_in_place_in_firefox(
     first = fx.click_menu(feed_tab, {"srcUrl": blob, "mediaType": "video", "pageUrl": feed.url})
     permalink = video_site.url("/post/1?run=firefox-blob")
     assert first["url"] == permalink
-    blob_panel = finished_panel(feed)
+    blob_panel = finished_panel(feed, live_site)
     assert analysis_as(live_site, token, first["analysisId"])["source_url"] == permalink
     post = box_of(feed, "#post-1")
     assert post["y"] <= blob_panel["y"] <= post["y"] + post["height"]
