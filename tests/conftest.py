@@ -11,6 +11,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from tests.live import LiveServer, start_live_server
+from tests.quiet_socket import QuietSocketServer, quiet_socket_server
 
 os.environ.setdefault("DETECTION_THREADS", "1")  # the engine shares two cores with other work
 
@@ -134,3 +135,10 @@ def live_site(tmp_path_factory, detection_checkpoint) -> Iterator[LiveServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def quiet_socket() -> Iterator[QuietSocketServer]:
+    """A websocket peer that never speaks (tests/quiet_socket.py)."""
+    with quiet_socket_server() as server:
+        yield server

@@ -7,14 +7,16 @@
   const player = document.getElementById("player");
 
   // --- live progress -----------------------------------------------------------------------
+  // The websocket brings each change; a socket that closes early or stays quiet this long (a
+  // proxy that buffers it, an event lost) gives way to polling the API, so the page still ends.
+  const QUIET_MS = 15000;
+  const POLL_MS = 2000;
   const live = document.getElementById("live");
   if (live && !live.hidden) {
-    const scheme = window.location.protocol === "https:" ? "wss" : "ws";
-    const socket = new WebSocket(`${scheme}://${window.location.host}${live.dataset.wsUrl}`);
     let finished = false;
-    socket.addEventListener("message", (event) => {
-      const status = JSON.parse(event.data);
-      if (status.type !== "analysis.update") return;
+    let polling = false;
+    let quietTimer = 0;
+    const show = (status) => {
       document.getElementById("live-stage").textContent = status.stage_label;
       document.getElementById("live-bar").style.width = `${status.progress}%`;
       document.getElementById("live-bar-wrap").setAttribute("aria-valuenow", status.progress);
@@ -24,13 +26,41 @@
         finished = true;
         window.location.reload(); // the server renders the evidence
       }
-    });
-    socket.addEventListener("close", () => {
-      if (!finished) {
+    };
+    const poll = async () => {
+      try {
+        const response = await fetch(live.dataset.statusUrl, { headers: { Accept: "application/json" } });
+        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+        show(await response.json());
+      } catch {
         document.getElementById("live-note").textContent =
           "Live updates stopped; reload the page to see the latest state.";
+        return;
       }
+      if (!finished) setTimeout(poll, POLL_MS);
+    };
+    const fallBack = () => {
+      clearTimeout(quietTimer);
+      if (finished || polling) return;
+      polling = true;
+      poll();
+    };
+    const scheme = window.location.protocol === "https:" ? "wss" : "ws";
+    const socket = new WebSocket(`${scheme}://${window.location.host}${live.dataset.wsUrl}`);
+    const rearm = () => {
+      clearTimeout(quietTimer);
+      quietTimer = setTimeout(() => {
+        socket.close();
+        fallBack();
+      }, QUIET_MS);
+    };
+    rearm();
+    socket.addEventListener("message", (event) => {
+      rearm();
+      const status = JSON.parse(event.data);
+      if (status.type === "analysis.update" && !finished) show(status);
     });
+    socket.addEventListener("close", fallBack);
   }
 
   // --- video -------------------------------------------------------------------------------

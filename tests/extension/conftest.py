@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.extension.site import QuietSocketHandler, QuietSocketServer, Site, SiteHandler
+from tests.extension.site import Site, SiteHandler
 from tests.live import LiveServer
 from tests.support import REPO_ROOT, real_video, require
 
@@ -30,18 +30,6 @@ def video_site() -> Iterator[Site]:
     thread.start()
     try:
         yield Site(port=server.server_address[1])
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-@pytest.fixture
-def quiet_socket() -> Iterator[QuietSocketServer]:
-    server = QuietSocketServer(("127.0.0.1", 0), QuietSocketHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
     finally:
         server.shutdown()
         server.server_close()

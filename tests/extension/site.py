@@ -1,13 +1,8 @@
 """A small website for the extension tests, served from 127.0.0.1: a page with a direct
 <video src>, a feed whose videos play from blob: URLs inside posts with permalinks, and a
 members-only video that needs the visitor's cookie, so the platform cannot fetch it; and the
-post markup of six social sites around blob: videos (tests/extension/social.py). Beside it, a
-websocket peer that accepts and then never speaks, as a proxy that holds messages back."""
+post markup of six social sites around blob: videos (tests/extension/social.py)."""
 
-import base64
-import hashlib
-import re
-import socketserver
 import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
@@ -105,37 +100,3 @@ class Site:
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
-
-
-WEBSOCKET_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455, section 1.3
-
-
-class QuietSocketHandler(socketserver.BaseRequestHandler):
-    """Completes the websocket handshake, then holds the line without a word until the client
-    hangs up; it never answers a close frame either."""
-
-    def handle(self) -> None:
-        request = b""
-        while b"\r\n\r\n" not in request:
-            chunk = self.request.recv(4096)
-            if not chunk:
-                return
-            request += chunk
-        key = re.search(rb"Sec-WebSocket-Key: *(\S+)", request, re.IGNORECASE).group(1)
-        accept = base64.b64encode(hashlib.sha1(key + WEBSOCKET_GUID).digest())
-        self.request.sendall(
-            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-            b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n\r\n"
-        )
-        self.server.opened += 1
-        while self.request.recv(4096):
-            pass
-
-
-class QuietSocketServer(socketserver.ThreadingTCPServer):
-    daemon_threads = True
-    opened = 0
-
-    @property
-    def url(self) -> str:
-        return f"ws://127.0.0.1:{self.server_address[1]}/ws/quiet/"

@@ -9,6 +9,7 @@ import requests
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
+from tests.quiet_socket import reroute_sockets
 from unmask.analyses.models import Verdict
 
 pytestmark = pytest.mark.browser
@@ -136,11 +137,7 @@ def test_a_check_whose_websocket_goes_quiet_still_ends_with_the_verdict(
     browser, live_site, video_site, quiet_socket
 ):
     # Every progress socket the worker opens reaches a peer that never speaks.
-    browser.worker.evaluate(
-        """(url) => { const Real = globalThis.WebSocket;
-            globalThis.WebSocket = class extends Real { constructor() { super(url); } }; }""",
-        quiet_socket.url,
-    )
+    browser.worker.evaluate(reroute_sockets(quiet_socket.url))
     browser.use_account(live_site, "bob")
     # The site answers this video after a few seconds: the check is surely running when followed.
     page, tab = open_page(browser, video_site.url("/direct.html?run=quiet-slow"))

@@ -3,7 +3,7 @@ reload by hand, the timeline chart seeks the player, and the face carousel scrol
 keyboard.
 
 Headless Debian Chromium (Playwright) against the live daphne server, which runs the real
-engine on a two-face clip made from ../shared real videos.
+engine on clips made from ../shared real videos.
 """
 
 import re
@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from tests.live import LiveServer, chromium_context
+from tests.quiet_socket import reroute_sockets
 from tests.support import ffmpeg, real_video
 
 
@@ -106,3 +107,25 @@ def test_result_page_follows_progress_then_the_chart_seeks_and_faces_scroll(
     assert page.evaluate("document.activeElement.classList.contains('next')")
     page.keyboard.press("Enter")
     page.wait_for_function("document.getElementById('faces').scrollLeft > 0", timeout=5_000)
+
+
+def test_a_result_page_whose_websocket_goes_quiet_still_turns_into_the_evidence(
+    live_site: LiveServer, page, quiet_socket, tmp_path: Path
+):
+    clip = tmp_path / "quiet.mp4"  # a video of its own: a copy would be finished at once
+    ffmpeg(
+        "-t", "3", "-i", str(real_video("vr-3.mp4")), "-vf", "scale=320:320,fps=25",
+        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-an", str(clip),
+    )  # fmt: skip
+    # Every websocket the page opens reaches a peer that accepts and never speaks.
+    page.add_init_script(reroute_sockets(quiet_socket.url))
+    created = live_site.upload(clip)
+    assert created.status_code == 201, created.text
+
+    first = page.goto(f"{live_site.url}/analyses/{created.json()['id']}/")
+    assert first is not None
+    live_panel = re.search(r'<section id="live"[^>]*>', first.text())
+    assert live_panel and "hidden" not in live_panel.group(0)
+    page.wait_for_selector("#timeline", timeout=180_000)
+    assert page.evaluate("performance.getEntriesByType('navigation')[0].type") == "reload"
+    assert quiet_socket.opened >= 1
