@@ -26,6 +26,8 @@ from tests.support import REPO_ROOT, require
 PASSWORD = "a long enough passphrase 42"
 USERS = {"alice": False, "bob": False, "sam": True}  # name -> is_staff
 UPLOAD_MAX_BYTES = 3 * 1024 * 1024
+# How long a journey waits for one short clip's job to end: a slow machine is not a failure.
+JOB_TIMEOUT_S = 180
 
 _CREATE_USERS = """
 import json
@@ -232,7 +234,7 @@ def _wait_until_up(server: LiveServer, timeout_s: float = 60) -> None:
 
 
 def wait_for(
-    server: LiveServer, analysis_id: str, name: str = "alice", timeout_s: float = 180
+    server: LiveServer, analysis_id: str, name: str = "alice", timeout_s: float = JOB_TIMEOUT_S
 ) -> dict[str, Any]:
     """Poll the API until the analysis is done or failed; return its detail."""
     deadline = time.monotonic() + timeout_s

@@ -9,6 +9,7 @@ import requests
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
+from tests.live import JOB_TIMEOUT_S
 from tests.quiet_socket import reroute_sockets
 from unmask.analyses.models import Verdict
 
@@ -17,8 +18,6 @@ pytestmark = pytest.mark.browser
 SERVER_STAGES = {"queued", "fetching", "decoding", "detecting_faces", "scoring"}
 VERDICT_TEXT = dict(Verdict.choices)  # the extension shows the server's words
 VERDICT_BADGE = {"fake": "FAKE", "real": "OK", "uncertain": "?", "no_face": "—"}
-# As long as the server journeys wait (tests/live.py wait_for): a slow machine is not a failure.
-DONE_TIMEOUT_MS = 180_000
 
 # Runs in the page before its own scripts: records every state the panel shows.
 RECORD_PANEL = """
@@ -45,15 +44,18 @@ def finished_panel(page, live_site):
     states the panel went through and the server's log, so a rare failure can be read."""
     finished = page.locator(".unmask-panel:is([data-status=done], [data-status=failed])")
     with contextlib.suppress(PlaywrightTimeout):
-        finished.first.wait_for(timeout=DONE_TIMEOUT_MS)
+        finished.first.wait_for(timeout=JOB_TIMEOUT_S * 1000)
     panel = page.locator('.unmask-panel[data-status="done"]')
     if not panel.count():
-        seen = page.evaluate("window.unmaskSeen")
-        raise AssertionError(
-            f"the panel never showed a verdict; it showed {seen}\n"
-            f"server log:\n{live_site.log_tail()}"
-        )
+        raise no_verdict(page.evaluate("window.unmaskSeen"), live_site)
     return panel
+
+
+def no_verdict(seen: list[str], live_site) -> AssertionError:
+    """The failure of a panel that failed or stuck: what it showed, and the server's side."""
+    return AssertionError(
+        f"the panel never showed a verdict; it showed {seen}\nserver log:\n{live_site.log_tail()}"
+    )
 
 
 def analysis(live_site, browser, analysis_id: str) -> dict:
@@ -191,7 +193,7 @@ def test_video_the_server_cannot_fetch_is_uploaded_after_the_user_agrees(
     job = browser.click_menu(tab, {"srcUrl": source, "mediaType": "video", "pageUrl": page.url})
 
     upload = page.locator(".unmask-panel__upload")
-    upload.wait_for(timeout=DONE_TIMEOUT_MS)
+    upload.wait_for(timeout=JOB_TIMEOUT_S * 1000)
     expect(page.locator(".unmask-panel__error")).not_to_be_empty()
     refused = analysis(live_site, browser, job["analysisId"])
     assert refused["status"] == "failed"

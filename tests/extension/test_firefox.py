@@ -19,15 +19,14 @@ from typing import Any
 import pytest
 import requests
 
-from tests.extension.test_check_video import RECORD_PANEL, VERDICT_TEXT, analysis_as
+from tests.extension.test_check_video import RECORD_PANEL, VERDICT_TEXT, analysis_as, no_verdict
 from tests.firefox import Firefox, Page, firefox
-from tests.live import PASSWORD, LiveServer
+from tests.live import JOB_TIMEOUT_S, PASSWORD, LiveServer
 
 pytestmark = pytest.mark.browser
 
 ADDON_ID = "unmask@unmask.invalid"
 ADDON_UUID = "0c2d1f6e-7a44-4b1c-9a55-3f1e0b6d8c21"  # fixed by pref, so page URLs are known
-DONE_TIMEOUT_S = 180  # as long as the server journeys wait (tests/live.py wait_for)
 
 
 @dataclass
@@ -122,16 +121,12 @@ def finished_panel(page: Page, live_site: LiveServer) -> dict:
                         probability: text('.unmask-panel__probability'),
                         link: (p.querySelector('a.unmask-panel__link') || {}).href || "",
                         x: r.x, y: r.y, width: r.width, height: r.height}; }""",
-            timeout_s=DONE_TIMEOUT_S,
+            timeout_s=JOB_TIMEOUT_S,
         )
     except TimeoutError:
         panel = {"status": "still running"}
     if panel["status"] != "done":
-        seen = page.evaluate("() => window.unmaskSeen")
-        raise AssertionError(
-            f"the panel never showed a verdict; it showed {seen}\n"
-            f"server log:\n{live_site.log_tail()}"
-        )
+        raise no_verdict(page.evaluate("() => window.unmaskSeen"), live_site)
     return panel
 
 

@@ -6,6 +6,7 @@ Headless Debian Chromium (Playwright) against the live daphne server, which runs
 engine on clips made from ../shared real videos.
 """
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.live import LiveServer, chromium_context
+from tests.live import JOB_TIMEOUT_S, LiveServer, chromium_context
 from tests.quiet_socket import reroute_sockets
 from tests.support import ffmpeg, real_video
 
@@ -38,22 +39,31 @@ def page(live_site: LiveServer) -> Iterator:
         yield context.new_page()
 
 
+def open_while_running_until_evidence(page, live_site: LiveServer, analysis_id: str) -> None:
+    """Opened while the job runs, the page is served with the live panel showing; its script
+    follows the job and reloads itself into the evidence when it is done."""
+    first = page.goto(f"{live_site.url}/analyses/{analysis_id}/")
+    assert first is not None
+    live_panel = re.search(r'<section id="live"[^>]*>', first.text())
+    assert live_panel and "hidden" not in live_panel.group(0)
+    page.wait_for_selector("#timeline", timeout=JOB_TIMEOUT_S * 1000)
+    # The script's own reload, not ours (a load-event count races a fast job's reload).
+    assert page.evaluate("performance.getEntriesByType('navigation')[0].type") == "reload"
+
+
 def test_result_page_follows_progress_then_the_chart_seeks_and_faces_scroll(
     live_site: LiveServer, page, two_faces: Path
 ):
     created = live_site.upload(two_faces)
     assert created.status_code == 201, created.text
     analysis_id = created.json()["id"]
+    # What the page's own websocket brings: the end must come this way, not by the fallback.
+    received: list[dict] = []
+    page.on("websocket", lambda socket: socket.on(
+        "framereceived", lambda frame: received.append(json.loads(frame))))  # fmt: skip
 
-    # Opened while the job runs, the page is served with the live panel showing; its script
-    # follows the websocket and reloads itself into the evidence when the job is done.
-    first = page.goto(f"{live_site.url}/analyses/{analysis_id}/")
-    assert first is not None
-    live_panel = re.search(r'<section id="live"[^>]*>', first.text())
-    assert live_panel and "hidden" not in live_panel.group(0)
-    page.wait_for_selector("#timeline", timeout=180_000)
-    # The script's own reload, not ours (a load-event count races a fast job's reload).
-    assert page.evaluate("performance.getEntriesByType('navigation')[0].type") == "reload"
+    open_while_running_until_evidence(page, live_site, analysis_id)
+    assert received and received[-1]["status"] == "done", received
     detail = requests.get(
         f"{live_site.url}/api/v1/analyses/{analysis_id}/",
         headers=live_site.token_headers("alice"),
@@ -122,10 +132,5 @@ def test_a_result_page_whose_websocket_goes_quiet_still_turns_into_the_evidence(
     created = live_site.upload(clip)
     assert created.status_code == 201, created.text
 
-    first = page.goto(f"{live_site.url}/analyses/{created.json()['id']}/")
-    assert first is not None
-    live_panel = re.search(r'<section id="live"[^>]*>', first.text())
-    assert live_panel and "hidden" not in live_panel.group(0)
-    page.wait_for_selector("#timeline", timeout=180_000)
-    assert page.evaluate("performance.getEntriesByType('navigation')[0].type") == "reload"
+    open_while_running_until_evidence(page, live_site, created.json()["id"])
     assert quiet_socket.opened >= 1
