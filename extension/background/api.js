@@ -31,7 +31,10 @@ function messageFromBody(body) {
   return "";
 }
 
-async function request(server, path, { method = "GET", token = "", json, form } = {}) {
+/** A call that has not been answered in this long is treated like a dropped connection. */
+const ANSWER_MS = 30000;
+
+async function request(server, path, { method = "GET", token = "", json, form, timeoutMs = ANSWER_MS } = {}) {
   const headers = { Accept: "application/json" };
   if (token) headers.Authorization = `Token ${token}`;
   let body;
@@ -42,12 +45,17 @@ async function request(server, path, { method = "GET", token = "", json, form } 
     body = form;
   }
   let response;
+  let text;
   try {
-    response = await fetch(`${server}${path}`, { method, headers, body, credentials: "omit" });
-  } catch {
+    const signal = AbortSignal.timeout(timeoutMs);
+    response = await fetch(`${server}${path}`, { method, headers, body, credentials: "omit", signal });
+    text = await response.text();
+  } catch (error) {
+    if (error?.name === "TimeoutError") {
+      throw new ApiError(0, `The Unmask server at ${server} did not answer in time.`);
+    }
     throw new ApiError(0, `Cannot reach the Unmask server at ${server}. Is it running?`);
   }
-  const text = await response.text();
   let data = null;
   try {
     data = text ? JSON.parse(text) : null;
@@ -84,10 +92,16 @@ export async function submitUrl(server, token, url) {
   return request(server, "/api/v1/analyses/", { method: "POST", token, json: { url } });
 }
 
+/** An upload gets a minute plus its time at 50 kB/s before it counts as unanswered. */
+function uploadTimeoutMs(bytes) {
+  return 60000 + Math.ceil(bytes / 50);
+}
+
 export async function submitFile(server, token, blob, filename) {
   const form = new FormData();
   form.append("file", blob, filename);
-  return request(server, "/api/v1/analyses/", { method: "POST", token, form });
+  const timeoutMs = uploadTimeoutMs(blob.size);
+  return request(server, "/api/v1/analyses/", { method: "POST", token, form, timeoutMs });
 }
 
 /** What the server takes (upload size and types) and its words for verdicts. */

@@ -10,6 +10,7 @@ import * as api from "./api.js";
 import { showBadge } from "./badge.js";
 import { locateVideo, showOnPage } from "./overlay-bridge.js";
 import { chooseSource } from "./source.js";
+import { downloadAndUpload, isTransient } from "./transfer.js";
 
 const POLL_MS = 1500;
 /** A socket quiet this long is treated as dropped and the check polled instead. */
@@ -141,11 +142,13 @@ async function start(key, auth, submit) {
     const job = await getJob(key);
     const message = error instanceof api.ApiError ? error.message : String(error?.message || error);
     const refusedUrl = error instanceof api.ApiError && error.status >= 400 && error.status < 500;
+    const uploadBroke = job.kind === "upload" && isTransient(error);
     return update(key, {
       status: "failed",
       error: message,
       needsSignIn: error instanceof api.ApiError && error.isAuthError,
-      canUpload: refusedUrl && !error.isAuthError && job.kind === "url" && Boolean(job.directUrl),
+      canUpload:
+        ((refusedUrl && !error.isAuthError && job.kind === "url") || uploadBroke) && Boolean(job.directUrl),
     });
   }
   const job = await applyAnalysis(key, auth.server, data);
@@ -196,25 +199,6 @@ export async function checkActiveTab() {
   return checkVideo({ tabId: tab.id, frameId: 0, pageUrl: tab.url || "", title: tab.title || "" });
 }
 
-function fileNameFor(url, type) {
-  const last = new URL(url).pathname.split("/").filter(Boolean).pop() || "";
-  if (/\.[a-z0-9]{2,4}$/i.test(last)) return decodeURIComponent(last).slice(-100);
-  const extension = (type.split("/")[1] || "mp4").split(";")[0];
-  return `video.${extension}`;
-}
-
-/** `limits` are the server's (api.getLimits): it would refuse a larger file anyway. */
-async function downloadHere(url, limits) {
-  const response = await fetch(url, { credentials: "include" });
-  if (!response.ok) throw new Error(`The video could not be downloaded here either (HTTP ${response.status}).`);
-  const tooLarge = `The video is larger than the ${limits.upload_max_size} your Unmask server takes.`;
-  const size = Number(response.headers.get("Content-Length") || 0);
-  if (size > limits.upload_max_bytes) throw new Error(tooLarge);
-  const blob = await response.blob();
-  if (blob.size > limits.upload_max_bytes) throw new Error(tooLarge);
-  return new File([blob], fileNameFor(url, blob.type || ""), { type: blob.type || "video/mp4" });
-}
-
 /**
  * The server could not fetch the video and the user agreed: download the bytes in the
  * extension (with the user's cookies for that site) and upload them as a file.
@@ -236,14 +220,9 @@ export async function uploadInstead(key) {
     stagesSeen: [],
     analysisId: null,
   });
-  let file;
-  try {
-    file = await downloadHere(job.directUrl, await api.getLimits(auth.server, auth.token));
-  } catch (error) {
-    const message = error instanceof TypeError ? "This browser could not download the video either." : error.message;
-    return update(key, { status: "failed", error: message });
-  }
-  return start(key, auth, () => api.submitFile(auth.server, auth.token, file, file.name));
+  return start(key, auth, async () =>
+    downloadAndUpload(auth, job.directUrl, await api.getLimits(auth.server, auth.token)),
+  );
 }
 
 /** Pick up checks a stopped worker was following; mark submissions it lost as interrupted. */
@@ -256,7 +235,12 @@ export async function resumeJobs() {
     if (job.analysisId && auth) {
       follow(job.key, auth, job);
     } else {
-      await update(job.key, { status: "failed", error: "The check was interrupted. Try again." });
+      // An interrupted upload keeps the user's consent: the panel offers it again.
+      await update(job.key, {
+        status: "failed",
+        error: "The check was interrupted. Try again.",
+        canUpload: job.kind === "upload" && Boolean(job.directUrl),
+      });
     }
   }
 }

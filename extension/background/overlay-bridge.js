@@ -56,6 +56,7 @@ export function panelView(job) {
     error: job.error || "",
     resultUrl: job.resultUrl || "",
     canUpload: Boolean(job.canUpload),
+    uploadTried: job.kind === "upload",
     needsSignIn: Boolean(job.needsSignIn),
   };
 }

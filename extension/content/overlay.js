@@ -252,9 +252,14 @@
     panel.error.textContent = view.error;
     panel.actions.replaceChildren();
     if (view.canUpload) {
+      const question = view.uploadTried
+        ? "Try the upload from this browser again?"
+        : "Upload the video from this browser instead?";
       panel.actions.append(
-        make("span", "unmask-panel__question", "Upload the video from this browser instead?"),
-        button("Upload", "unmask-panel__upload", () => send({ type: MSG.UPLOAD_CONSENT, key: view.key })),
+        make("span", "unmask-panel__question", question),
+        button(view.uploadTried ? "Upload again" : "Upload", "unmask-panel__upload", () =>
+          send({ type: MSG.UPLOAD_CONSENT, key: view.key }),
+        ),
       );
     }
     if (view.needsSignIn) {

@@ -29,7 +29,10 @@
     };
     const poll = async () => {
       try {
-        const response = await fetch(live.dataset.statusUrl, { headers: { Accept: "application/json" } });
+        const response = await fetch(live.dataset.statusUrl, {
+          headers: { Accept: "application/json" },
+          signal: AbortSignal.timeout(QUIET_MS), // a poll left unanswered is a failed one
+        });
         if (!response.ok) throw new Error(`HTTP ${response.status}`);
         show(await response.json());
       } catch {

@@ -7,7 +7,7 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -24,12 +24,14 @@ CHROMIUM = Path("/usr/bin/chromium")
 
 @pytest.fixture(scope="session")
 def video_site() -> Iterator[Site]:
-    handler = type("Handler", (SiteHandler,), {"video": real_video("vr-3.mp4").read_bytes()})
+    seen: list[str] = []
+    video = real_video("vr-3.mp4").read_bytes()
+    handler = type("Handler", (SiteHandler,), {"video": video, "seen": seen, "stalled_runs": set()})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield Site(port=server.server_address[1])
+        yield Site(port=server.server_address[1], seen=seen)
     finally:
         server.shutdown()
         server.server_close()
@@ -58,6 +60,15 @@ class Browser:
     context: Any
     worker: Any
     extension_id: str
+    log: list[str] = field(default_factory=list)  # the service worker's console, its stops
+
+    def watch(self, worker: Any) -> None:
+        self.log.append("the service worker started")
+        worker.on("console", lambda message: self.log.append(f"{message.type}: {message.text}"))
+        worker.on("close", lambda _: self.log.append("the service worker stopped"))
+
+    def log_tail(self, lines: int = 15) -> str:
+        return "\n".join(self.log[-lines:]) or "(nothing logged)"
 
     def page_url(self, path: str) -> str:
         return f"chrome-extension://{self.extension_id}/{path}"
@@ -113,6 +124,9 @@ def browser(extension_dir: Path, tmp_path: Path) -> Iterator[Browser]:
         try:
             workers = context.service_workers
             worker = workers[0] if workers else context.wait_for_event("serviceworker")
-            yield Browser(context, worker, extension_id=worker.url.split("/")[2])
+            browser = Browser(context, worker, extension_id=worker.url.split("/")[2])
+            browser.watch(worker)
+            context.on("serviceworker", browser.watch)
+            yield browser
         finally:
             context.close()

@@ -1,16 +1,19 @@
 """A small website for the extension tests, served from 127.0.0.1: a page with a direct
 <video src>, a feed whose videos play from blob: URLs inside posts with permalinks, and a
 members-only video that needs the visitor's cookie, so the platform cannot fetch it; and the
-post markup of six social sites around blob: videos (tests/extension/social.py)."""
+post markup of six social sites around blob: videos (tests/extension/social.py). Each request
+is logged, so a failing test can say what the site saw."""
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from tests.extension.social import page_for
 
 SLOW_S = 4
+# How long a stalled response holds its connection at most; the extension gives up far sooner.
+STALL_HOLD_S = 90
 
 FEED_PAGE = """<!doctype html><title>Feed</title>
 <style>.post{position:relative;margin:20px;width:480px}
@@ -41,12 +44,40 @@ MEMBERS_PAGE = """<!doctype html><title>Members only</title>
 
 class SiteHandler(BaseHTTPRequestHandler):
     """A website with a face video: direct <video src>, a blob: feed with permalinks, and a
-    members-only video that needs the visitor's cookie (the server cannot fetch it)."""
+    members-only video that needs the visitor's cookie (the server cannot fetch it); for a run
+    named "stall", the first fetch() of that video stops sending halfway."""
 
     video: bytes = b""
+    seen: list[str]  # "METHOD path (fetch destination) -> status", in the order served
+    stalled_runs: set[str]  # runs whose first fetch() of the members' clip was stalled
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         pass
+
+    def note(self, event: str) -> None:
+        self.seen.append(f"{time.strftime('%H:%M:%S')} {event}")
+
+    def log_request(self, code: Any = "-", size: Any = "-") -> None:
+        dest = self.headers.get("Sec-Fetch-Dest", "?")
+        self.note(f"{self.command} {self.path} ({dest}) -> {code}")
+
+    def stall(self) -> None:
+        """Headers and half the video, then silence until the client hangs up: a download
+        whose connection went quiet midway."""
+        self.send_response(200)
+        self.send_header("Content-Type", "video/mp4")
+        self.send_header("Content-Length", str(len(self.video)))
+        self.end_headers()
+        self.wfile.write(self.video[: len(self.video) // 2])
+        self.wfile.flush()
+        self.connection.settimeout(STALL_HOLD_S)
+        try:
+            while self.connection.recv(4096):
+                pass
+        except (TimeoutError, OSError):
+            pass
+        self.note(f"... {self.path} stalled until the client left")
+        self.close_connection = True
 
     def send(
         self, status: int, body: bytes, content_type: str, headers: dict | None = None
@@ -59,6 +90,8 @@ class SiteHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+            if content_type.startswith("video/"):
+                self.note(f"... {self.path} sent in full")
 
     def do_HEAD(self) -> None:
         self.do_GET()
@@ -76,10 +109,14 @@ class SiteHandler(BaseHTTPRequestHandler):
                 time.sleep(SLOW_S)
             self.send(200, self.video, "video/mp4")
         elif path == "/members/clip.mp4":
-            if "member=1" in (self.headers.get("Cookie") or ""):
-                self.send(200, self.video, "video/mp4")
-            else:
+            fetched = self.headers.get("Sec-Fetch-Dest") == "empty"  # fetch(), not the player
+            if "member=1" not in (self.headers.get("Cookie") or ""):
                 self.send(403, b"members only", "text/plain")
+            elif "stall" in run and fetched and run not in self.stalled_runs:
+                self.stalled_runs.add(run)
+                self.stall()
+            else:
+                self.send(200, self.video, "video/mp4")
         elif path == "/direct.html":
             self.send(200, DIRECT_PAGE.replace("__RUN__", run).encode(), html)
         elif path == "/feed.html":
@@ -97,6 +134,10 @@ class SiteHandler(BaseHTTPRequestHandler):
 @dataclass(frozen=True)
 class Site:
     port: int
+    seen: list[str] = field(default_factory=list)  # the handler's request log
+
+    def log_tail(self, lines: int = 15) -> str:
+        return "\n".join(self.seen[-lines:]) or "(no requests)"
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"

@@ -39,23 +39,24 @@ def open_page(browser, url: str):
     return page, browser.tab_id(page.url)
 
 
-def finished_panel(page, live_site):
+def finished_panel(page, live_site, *witnesses):
     """The panel once its check has finished; a failed or stuck check fails the test with the
-    states the panel went through and the server's log, so a rare failure can be read."""
+    states the panel went through and the logs of the server and of `witnesses` (the video
+    site, the browser), so a rare failure can be read."""
     finished = page.locator(".unmask-panel:is([data-status=done], [data-status=failed])")
     with contextlib.suppress(PlaywrightTimeout):
         finished.first.wait_for(timeout=JOB_TIMEOUT_S * 1000)
     panel = page.locator('.unmask-panel[data-status="done"]')
     if not panel.count():
-        raise no_verdict(page.evaluate("window.unmaskSeen"), live_site)
+        raise no_verdict(page.evaluate("window.unmaskSeen"), live_site, *witnesses)
     return panel
 
 
-def no_verdict(seen: list[str], live_site) -> AssertionError:
-    """The failure of a panel that failed or stuck: what it showed, and the server's side."""
-    return AssertionError(
-        f"the panel never showed a verdict; it showed {seen}\nserver log:\n{live_site.log_tail()}"
-    )
+def no_verdict(seen: list[str], *witnesses) -> AssertionError:
+    """The failure of a panel that failed or stuck: what it showed, and each witness's log
+    (anything with `log_tail()`: the server, the video site, the browser)."""
+    logs = "".join(f"\n{type(w).__name__} log:\n{w.log_tail()}" for w in witnesses)
+    return AssertionError(f"the panel never showed a verdict; it showed {seen}{logs}")
 
 
 def analysis(live_site, browser, analysis_id: str) -> dict:
@@ -105,7 +106,7 @@ def test_video_with_a_direct_source_is_checked_and_the_verdict_shown_in_place(
 
     assert job["url"] == source
     assert job.get("analysisId"), job
-    panel = finished_panel(page, live_site)
+    panel = finished_panel(page, live_site, video_site, browser)
     result = analysis(live_site, browser, job["analysisId"])
     assert result["status"] == "done"
     assert result["source_url"] == source
@@ -148,7 +149,7 @@ def test_a_check_whose_websocket_goes_quiet_still_ends_with_the_verdict(
     job = browser.click_menu(tab, {"srcUrl": source, "mediaType": "video", "pageUrl": page.url})
 
     assert job.get("analysisId") and job["status"] not in {"done", "failed"}, job
-    panel = finished_panel(page, live_site)
+    panel = finished_panel(page, live_site, video_site, browser)
     assert quiet_socket.opened >= 1
     result = analysis(live_site, browser, job["analysisId"])
     assert result["status"] == "done"
@@ -168,7 +169,7 @@ def test_blob_video_is_sent_as_the_permalink_of_its_post(browser, live_site, vid
 
     permalink = video_site.url("/post/1?run=blob")
     assert job["url"] == permalink
-    panel = finished_panel(page, live_site)
+    panel = finished_panel(page, live_site, video_site, browser)
     result = analysis(live_site, browser, job["analysisId"])
     assert result["source_url"] == permalink
     assert_shows_result(panel, result, live_site)
@@ -199,7 +200,7 @@ def test_video_the_server_cannot_fetch_is_uploaded_after_the_user_agrees(
     assert refused["status"] == "failed"
 
     upload.click()
-    panel = finished_panel(page, live_site)
+    panel = finished_panel(page, live_site, video_site, browser)
     stored = next(j for j in browser.stored("jobs") if j["key"] == job["key"])
     assert stored["kind"] == "upload"
     assert stored["analysisId"] != job["analysisId"]
@@ -207,4 +208,27 @@ def test_video_the_server_cannot_fetch_is_uploaded_after_the_user_agrees(
     assert result["status"] == "done"
     assert not result["source_url"]
     assert result["source_name"] == "clip.mp4"
+    assert_shows_result(panel, result, live_site)
+
+
+def test_an_upload_whose_download_stalls_is_tried_again_and_ends_with_the_verdict(
+    browser, live_site, video_site
+):
+    browser.use_account(live_site, "sam")
+    page, tab = open_page(browser, video_site.url("/members.html?run=upload-stall"))
+    source = video_site.url("/members/clip.mp4?run=upload-stall")
+    job = browser.click_menu(tab, {"srcUrl": source, "mediaType": "video", "pageUrl": page.url})
+    upload = page.locator(".unmask-panel__upload")
+    upload.wait_for(timeout=JOB_TIMEOUT_S * 1000)
+
+    # The site sends half the video to this browser, then nothing: the extension gives up on
+    # that connection and downloads it again instead of showing "uploading" for good.
+    upload.click()
+    panel = finished_panel(page, live_site, video_site, browser)
+    fetches = [line for line in video_site.seen if "upload-stall (empty)" in line]
+    assert len(fetches) == 2, video_site.log_tail()
+    assert any("upload-stall stalled until the client left" in line for line in video_site.seen)
+    stored = next(j for j in browser.stored("jobs") if j["key"] == job["key"])
+    result = analysis(live_site, browser, stored["analysisId"])
+    assert result["status"] == "done" and result["source_name"] == "clip.mp4"
     assert_shows_result(panel, result, live_site)

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests.extension.site import Site
 from tests.extension.test_check_video import RECORD_PANEL, VERDICT_TEXT, analysis_as, no_verdict
 from tests.firefox import Firefox, Page, firefox
 from tests.live import JOB_TIMEOUT_S, PASSWORD, LiveServer
@@ -106,9 +107,9 @@ def fx(extension_dir: Path, tmp_path: Path) -> Iterator[FirefoxExtension]:
         yield extension
 
 
-def finished_panel(page: Page, live_site: LiveServer) -> dict:
+def finished_panel(page: Page, live_site: LiveServer, video_site: Site) -> dict:
     """The finished panel's text and box; a failed or stuck check fails the test with the states
-    the panel went through and the server's log."""
+    the panel went through and the logs of the server and the video site."""
     try:
         panel = page.wait_for(
             """() => { const p = document.querySelector(
@@ -126,7 +127,7 @@ def finished_panel(page: Page, live_site: LiveServer) -> dict:
     except TimeoutError:
         panel = {"status": "still running"}
     if panel["status"] != "done":
-        raise no_verdict(page.evaluate("() => window.unmaskSeen"), live_site)
+        raise no_verdict(page.evaluate("() => window.unmaskSeen"), live_site, video_site)
     return panel
 
 
@@ -198,7 +199,7 @@ def test_videos_are_checked_and_the_verdict_shown_in_place_in_firefox(
     source = video_site.url("/clip.mp4?run=firefox")
     job = fx.click_menu(tab, {"srcUrl": source, "mediaType": "video", "pageUrl": page.url})
     assert job["url"] == source and job.get("analysisId"), job
-    panel = finished_panel(page, live_site)
+    panel = finished_panel(page, live_site, video_site)
     result = analysis_as(live_site, token, job["analysisId"])
     assert result["status"] == "done" and result["source_url"] == source
     assert_shows_result(panel, result, live_site)
@@ -219,7 +220,7 @@ def test_videos_are_checked_and_the_verdict_shown_in_place_in_firefox(
     first = fx.click_menu(feed_tab, {"srcUrl": blob, "mediaType": "video", "pageUrl": feed.url})
     permalink = video_site.url("/post/1?run=firefox-blob")
     assert first["url"] == permalink
-    blob_panel = finished_panel(feed, live_site)
+    blob_panel = finished_panel(feed, live_site, video_site)
     assert analysis_as(live_site, token, first["analysisId"])["source_url"] == permalink
     post = box_of(feed, "#post-1")
     assert post["y"] <= blob_panel["y"] <= post["y"] + post["height"]

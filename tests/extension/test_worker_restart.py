@@ -40,7 +40,7 @@ def test_a_worker_stopped_mid_check_resumes_it_and_the_panel_shows_the_verdict(
     in_flight = page.eval_on_selector(".unmask-panel", "panel => panel.dataset.status")
     assert in_flight not in {"done", "failed"}, in_flight
 
-    panel = finished_panel(page, live_site)
+    panel = finished_panel(page, live_site, video_site, browser)
     assert "running" in states[states.index("stopped") :], f"the worker never restarted: {states}"
     result = requests.get(
         f"{live_site.url}/api/v1/analyses/{job['analysisId']}/",
