@@ -184,51 +184,53 @@ def test_blob_video_is_sent_as_the_permalink_of_its_post(browser, live_site, vid
     assert second.get("analysisId"), second
 
 
-def test_video_the_server_cannot_fetch_is_uploaded_after_the_user_agrees(
-    browser, live_site, video_site
-):
+def upload_offered(browser, live_site, video_site, run: str):
+    """A members-only video the server could not fetch: the page, the check, and the panel's
+    offer to upload the video from the browser."""
     browser.use_account(live_site, "sam")
-    page, tab = open_page(browser, video_site.url("/members.html?run=upload"))
-    source = video_site.url("/members/clip.mp4?run=upload")
-
+    page, tab = open_page(browser, video_site.url(f"/members.html?run={run}"))
+    source = video_site.url(f"/members/clip.mp4?run={run}")
     job = browser.click_menu(tab, {"srcUrl": source, "mediaType": "video", "pageUrl": page.url})
-
     upload = page.locator(".unmask-panel__upload")
     upload.wait_for(timeout=JOB_TIMEOUT_S * 1000)
-    expect(page.locator(".unmask-panel__error")).not_to_be_empty()
-    refused = analysis(live_site, browser, job["analysisId"])
-    assert refused["status"] == "failed"
+    return page, job, upload
 
-    upload.click()
+
+def uploaded_check(page, job, browser, live_site, video_site) -> dict:
+    """The uploaded video's check, once the panel shows its verdict; returns the stored job."""
     panel = finished_panel(page, live_site, video_site, browser)
     stored = next(j for j in browser.stored("jobs") if j["key"] == job["key"])
-    assert stored["kind"] == "upload"
-    assert stored["analysisId"] != job["analysisId"]
     result = analysis(live_site, browser, stored["analysisId"])
     assert result["status"] == "done"
     assert not result["source_url"]
     assert result["source_name"] == "clip.mp4"
     assert_shows_result(panel, result, live_site)
+    return stored
+
+
+def test_video_the_server_cannot_fetch_is_uploaded_after_the_user_agrees(
+    browser, live_site, video_site
+):
+    page, job, upload = upload_offered(browser, live_site, video_site, "upload")
+    expect(page.locator(".unmask-panel__error")).not_to_be_empty()
+    refused = analysis(live_site, browser, job["analysisId"])
+    assert refused["status"] == "failed"
+
+    upload.click()
+    stored = uploaded_check(page, job, browser, live_site, video_site)
+    assert stored["kind"] == "upload"
+    assert stored["analysisId"] != job["analysisId"]
 
 
 def test_an_upload_whose_download_stalls_is_tried_again_and_ends_with_the_verdict(
     browser, live_site, video_site
 ):
-    browser.use_account(live_site, "sam")
-    page, tab = open_page(browser, video_site.url("/members.html?run=upload-stall"))
-    source = video_site.url("/members/clip.mp4?run=upload-stall")
-    job = browser.click_menu(tab, {"srcUrl": source, "mediaType": "video", "pageUrl": page.url})
-    upload = page.locator(".unmask-panel__upload")
-    upload.wait_for(timeout=JOB_TIMEOUT_S * 1000)
+    page, job, upload = upload_offered(browser, live_site, video_site, "upload-stall")
 
     # The site sends half the video to this browser, then nothing: the extension gives up on
     # that connection and downloads it again instead of showing "uploading" for good.
     upload.click()
-    panel = finished_panel(page, live_site, video_site, browser)
+    uploaded_check(page, job, browser, live_site, video_site)
     fetches = [line for line in video_site.seen if "upload-stall (empty)" in line]
     assert len(fetches) == 2, video_site.log_tail()
     assert any("upload-stall stalled until the client left" in line for line in video_site.seen)
-    stored = next(j for j in browser.stored("jobs") if j["key"] == job["key"])
-    result = analysis(live_site, browser, stored["analysisId"])
-    assert result["status"] == "done" and result["source_name"] == "clip.mp4"
-    assert_shows_result(panel, result, live_site)
