@@ -56,7 +56,8 @@ function fileNameFor(url, type) {
 /**
  * The video at `url` as a File, read as it arrives: cut off once it passes the server's upload
  * limit (`limits` from api.getLimits) or stops arriving for STALL_MS. The HTTP cache is skipped:
- * an entry the page's own player is still filling would make this read wait on the player.
+ * the bytes are read once, and a request whose cache entry another request is still writing
+ * waits on that request.
  */
 async function downloadVideo(url, limits) {
   const tooLarge = `The video is larger than the ${limits.upload_max_size} your Unmask server takes.`;
@@ -83,10 +84,7 @@ async function downloadVideo(url, limits) {
       const { done, value } = await reader.read();
       if (done) break;
       size += value.byteLength;
-      if (size > limits.upload_max_bytes) {
-        controller.abort();
-        throw new Error(tooLarge);
-      }
+      if (size > limits.upload_max_bytes) throw new Error(tooLarge);
       chunks.push(value);
     }
     const type = response.headers.get("Content-Type") || "";
@@ -97,6 +95,7 @@ async function downloadVideo(url, limits) {
     throw error;
   } finally {
     clearTimeout(timer);
+    controller.abort(); // a body left unread (refused, too large) must not hold its connection
   }
 }
 

@@ -14,6 +14,7 @@ from tests.extension.social import page_for
 SLOW_S = 4
 # How long a stalled response holds its connection at most; the extension gives up far sooner.
 STALL_HOLD_S = 90
+BIG_BYTES = 64 * 1024 * 1024  # the members' big video, far over the live server's upload limit
 
 FEED_PAGE = """<!doctype html><title>Feed</title>
 <style>.post{position:relative;margin:20px;width:480px}
@@ -44,8 +45,8 @@ MEMBERS_PAGE = """<!doctype html><title>Members only</title>
 
 class SiteHandler(BaseHTTPRequestHandler):
     """A website with a face video: direct <video src>, a blob: feed with permalinks, and a
-    members-only video that needs the visitor's cookie (the server cannot fetch it); for a run
-    named "stall", the first fetch() of that video stops sending halfway."""
+    members-only video that needs the visitor's cookie (the server cannot fetch it), and a far
+    larger one; for a run named "stall", the first fetch() of the video stops sending halfway."""
 
     video: bytes = b""
     seen: list[str]  # "METHOD path (fetch destination) -> status", in the order served
@@ -79,6 +80,22 @@ class SiteHandler(BaseHTTPRequestHandler):
         self.note(f"... {self.path} stalled until the client left")
         self.close_connection = True
 
+    def stream_big_video(self) -> None:
+        """BIG_BYTES of video with no Content-Length, so only counting tells its size; notes
+        how much went out before the client hung up."""
+        self.send_response(200)
+        self.send_header("Content-Type", "video/mp4")
+        self.end_headers()
+        sent = 0
+        try:
+            while sent < BIG_BYTES:
+                self.wfile.write(self.video)
+                sent += len(self.video)
+        except OSError:
+            pass
+        self.note(f"... {self.path} {sent // 1024 // 1024} MB sent")
+        self.close_connection = True
+
     def send(
         self, status: int, body: bytes, content_type: str, headers: dict | None = None
     ) -> None:
@@ -108,10 +125,12 @@ class SiteHandler(BaseHTTPRequestHandler):
             if "slow" in run:  # a check that stays in flight for a while (worker restart test)
                 time.sleep(SLOW_S)
             self.send(200, self.video, "video/mp4")
-        elif path == "/members/clip.mp4":
+        elif path in {"/members/clip.mp4", "/members/big.mp4"}:
             fetched = self.headers.get("Sec-Fetch-Dest") == "empty"  # fetch(), not the player
             if "member=1" not in (self.headers.get("Cookie") or ""):
                 self.send(403, b"members only", "text/plain")
+            elif path == "/members/big.mp4":
+                self.stream_big_video()
             elif "stall" in run and fetched and run not in self.stalled_runs:
                 self.stalled_runs.add(run)
                 self.stall()

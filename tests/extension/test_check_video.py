@@ -184,12 +184,12 @@ def test_blob_video_is_sent_as_the_permalink_of_its_post(browser, live_site, vid
     assert second.get("analysisId"), second
 
 
-def upload_offered(browser, live_site, video_site, run: str):
+def upload_offered(browser, live_site, video_site, run: str, video: str = "clip.mp4"):
     """A members-only video the server could not fetch: the page, the check, and the panel's
     offer to upload the video from the browser."""
     browser.use_account(live_site, "sam")
     page, tab = open_page(browser, video_site.url(f"/members.html?run={run}"))
-    source = video_site.url(f"/members/clip.mp4?run={run}")
+    source = video_site.url(f"/members/{video}?run={run}")
     job = browser.click_menu(tab, {"srcUrl": source, "mediaType": "video", "pageUrl": page.url})
     upload = page.locator(".unmask-panel__upload")
     upload.wait_for(timeout=JOB_TIMEOUT_S * 1000)
@@ -234,3 +234,25 @@ def test_an_upload_whose_download_stalls_is_tried_again_and_ends_with_the_verdic
     fetches = [line for line in video_site.seen if "upload-stall (empty)" in line]
     assert len(fetches) == 2, video_site.log_tail()
     assert any("upload-stall stalled until the client left" in line for line in video_site.seen)
+
+
+def test_a_video_over_the_upload_limit_is_refused_without_downloading_it_whole(
+    browser, live_site, video_site
+):
+    page, job, upload = upload_offered(browser, live_site, video_site, "upload-big", "big.mp4")
+
+    upload.click()
+    failed = page.locator('.unmask-panel[data-status="failed"]')
+    failed.wait_for(timeout=JOB_TIMEOUT_S * 1000)
+    limit = requests.get(
+        f"{live_site.url}/api/v1/analyses/limits/", headers=live_site.token_headers("sam"), timeout=10
+    ).json()
+    expect(failed.locator(".unmask-panel__error")).to_have_text(
+        f"The video is larger than the {limit['upload_max_size']} your Unmask server takes."
+    )
+    # The size has no header to read it from: the download was counted and cut off early.
+    sent = [line for line in video_site.seen if "big.mp4?run=upload-big" in line and " MB sent" in line]
+    assert len(sent) == 1, video_site.log_tail()
+    assert int(sent[0].split()[-3]) < 32, sent
+    stored = next(j for j in browser.stored("jobs") if j["key"] == job["key"])
+    assert stored["status"] == "failed" and not stored.get("canUpload")
