@@ -47,8 +47,6 @@ class TrainConfig:
     frame_lr: float = 1e-3
     weight_decay: float = 1e-4
     frame_lower_face_fakes: float = 0.33
-    # The CNN learns at this share of each frame stage's rate, its heads at the full rate.
-    encoder_lr_scale: float = 1.0
     # Lower-face stage: a few epochs from the chosen frame epoch at a lower rate, with a larger
     # share of lower-face fakes: the lip-sync cue the frame stage learns too little of.
     lower_face_epochs: int = 2

@@ -85,10 +85,8 @@ def train_frames(
     seed: int,
     progress_path: Path,
     on_epoch: Callable[[int, nn.Module], dict] | None = None,
-    encoder_lr_scale: float = 1.0,
 ) -> list[dict]:
     """AdamW with a one-cycle schedule over all epochs; each batch takes from every pool alike.
-    The CNN (`model.encoder`) learns at `encoder_lr_scale` times the heads' rate.
 
     After each epoch the loop's state goes to `progress_path`, and a later call goes on from
     there: every epoch draws its crops and augmentations from (seed, epoch) alone, so a
@@ -96,15 +94,9 @@ def train_frames(
     measured.
     """
     steps_per_epoch = max(1, crops_per_epoch // batch_size)
-    encoder = list(model.encoder.parameters())
-    heads = [p for p in model.parameters() if all(p is not q for q in encoder)]
-    rates = [lr * encoder_lr_scale, lr]
-    optimiser = torch.optim.AdamW(
-        [{"params": encoder, "lr": rates[0]}, {"params": heads, "lr": rates[1]}],
-        weight_decay=weight_decay,
-    )
+    optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimiser, max_lr=rates, total_steps=epochs * steps_per_epoch, pct_start=0.15
+        optimiser, max_lr=lr, total_steps=epochs * steps_per_epoch, pct_start=0.15
     )
     history: list[dict] = []
     if progress_path.is_file():

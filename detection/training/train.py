@@ -184,7 +184,6 @@ def run_frame_epochs(
         seed=seed,
         progress_path=progress,
         on_epoch=measure,
-        encoder_lr_scale=cfg.encoder_lr_scale,
     )
 
 
