@@ -26,7 +26,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 def video_site() -> Iterator[Site]:
     seen: list[str] = []
     video = real_video("vr-3.mp4").read_bytes()
-    handler = type("Handler", (SiteHandler,), {"video": video, "seen": seen, "stalled_runs": set()})
+    handler = type("Handler", (SiteHandler,), {"video": video, "seen": seen, "stalls": {}})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -43,14 +43,19 @@ MEMBERS_PAGE = """<!doctype html><title>Members only</title>
 <video id=v src="/members/clip.mp4?run=__RUN__" controls muted width=480></video>"""
 
 
+def stalls_wanted(run: str) -> int:
+    return 2 if "stall2" in run else 1 if "stall" in run else 0
+
+
 class SiteHandler(BaseHTTPRequestHandler):
     """A website with a face video: direct <video src>, a blob: feed with permalinks, and a
     members-only video that needs the visitor's cookie (the server cannot fetch it), and a far
-    larger one; for a run named "stall", the first fetch() of the video stops sending halfway."""
+    larger one; in a run named "stall" ("stall2"), the first (two) fetch()es of the video stop
+    sending halfway."""
 
     video: bytes = b""
     seen: list[str]  # "METHOD path (fetch destination) -> status", in the order served
-    stalled_runs: set[str]  # runs whose first fetch() of the members' clip was stalled
+    stalls: dict[str, int]  # run -> how many fetch()es of the members' clip were stalled
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         pass
@@ -131,8 +136,8 @@ class SiteHandler(BaseHTTPRequestHandler):
                 self.send(403, b"members only", "text/plain")
             elif path == "/members/big.mp4":
                 self.stream_big_video()
-            elif "stall" in run and fetched and run not in self.stalled_runs:
-                self.stalled_runs.add(run)
+            elif fetched and self.stalls.get(run, 0) < stalls_wanted(run):
+                self.stalls[run] = self.stalls.get(run, 0) + 1
                 self.stall()
             else:
                 self.send(200, self.video, "video/mp4")

@@ -236,6 +236,29 @@ def test_an_upload_whose_download_stalls_is_tried_again_and_ends_with_the_verdic
     assert any("upload-stall stalled until the client left" in line for line in video_site.seen)
 
 
+def test_an_upload_that_breaks_twice_is_offered_again_and_ends_with_the_verdict(
+    browser, live_site, video_site
+):
+    page, job, upload = upload_offered(browser, live_site, video_site, "upload-stall2")
+
+    upload.click()
+    failed = page.locator('.unmask-panel[data-status="failed"]')
+    failed.wait_for(timeout=JOB_TIMEOUT_S * 1000)
+    expect(failed.locator(".unmask-panel__error")).to_have_text(
+        "The video stopped arriving while this browser downloaded it."
+    )
+    expect(failed.locator(".unmask-panel__question")).to_have_text(
+        "Try the upload from this browser again?"
+    )
+    again = failed.locator(".unmask-panel__upload")
+    expect(again).to_have_text("Upload again")
+
+    again.click()
+    uploaded_check(page, job, browser, live_site, video_site)
+    fetches = [line for line in video_site.seen if "upload-stall2 (empty)" in line]
+    assert len(fetches) == 3, video_site.log_tail()
+
+
 def test_a_video_over_the_upload_limit_is_refused_without_downloading_it_whole(
     browser, live_site, video_site
 ):
