@@ -7,12 +7,37 @@ import time
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
-from tests.extension.test_check_video import assert_shows_result, finished_panel, open_page
+from tests.extension.test_check_video import (
+    assert_shows_result,
+    finished_panel,
+    open_page,
+    upload_offered,
+    uploaded_check,
+)
 
 pytestmark = pytest.mark.browser
 
 JOBS = "async () => (await chrome.storage.local.get('jobs')).jobs || []"
+
+
+def stop_worker(browser, page) -> list[str]:
+    """Stop the extension's worker as Chromium does; returns the running states it goes
+    through, which keep being recorded (a restart shows as "running" after "stopped")."""
+    states: list[str] = []
+    devtools = browser.context.new_cdp_session(page)
+    devtools.on(
+        "ServiceWorker.workerVersionUpdated",
+        lambda event: states.extend(v["runningStatus"] for v in event["versions"]),
+    )
+    devtools.send("ServiceWorker.enable")
+    devtools.send("ServiceWorker.stopAllWorkers")
+    deadline = time.monotonic() + 10
+    while "stopped" not in states and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert "stopped" in states, states
+    return states
 
 
 def test_a_worker_stopped_mid_check_resumes_it_and_the_panel_shows_the_verdict(
@@ -25,18 +50,7 @@ def test_a_worker_stopped_mid_check_resumes_it_and_the_panel_shows_the_verdict(
     job = browser.click_menu(tab, {"srcUrl": source, "mediaType": "video", "pageUrl": page.url})
     assert job.get("analysisId"), job
 
-    states = []
-    devtools = browser.context.new_cdp_session(page)
-    devtools.on(
-        "ServiceWorker.workerVersionUpdated",
-        lambda event: states.extend(v["runningStatus"] for v in event["versions"]),
-    )
-    devtools.send("ServiceWorker.enable")
-    devtools.send("ServiceWorker.stopAllWorkers")
-    deadline = time.monotonic() + 10
-    while "stopped" not in states and time.monotonic() < deadline:
-        page.wait_for_timeout(100)
-    assert "stopped" in states, states
+    states = stop_worker(browser, page)
     in_flight = page.eval_on_selector(".unmask-panel", "panel => panel.dataset.status")
     assert in_flight not in {"done", "failed"}, in_flight
 
@@ -53,3 +67,24 @@ def test_a_worker_stopped_mid_check_resumes_it_and_the_panel_shows_the_verdict(
     extension_page.goto(browser.page_url("popup/popup.html"))
     stored = next(j for j in extension_page.evaluate(JOBS) if j["key"] == job["key"])
     assert stored["status"] == "done" and stored["verdict"] == result["verdict"]
+
+
+def test_an_upload_the_stopped_worker_lost_is_offered_again(browser, live_site, video_site):
+    page, job, upload = upload_offered(browser, live_site, video_site, "restart-stall")
+    upload.click()
+    # The download stalls, so the worker is surely mid-upload when it is stopped.
+    deadline = time.monotonic() + 20
+    while not any("restart-stall (empty) -> 200" in line for line in video_site.seen):
+        assert time.monotonic() < deadline, video_site.log_tail()
+        page.wait_for_timeout(100)
+    stop_worker(browser, page)
+
+    # The panel wakes a new worker, which cannot resume a half-done upload: it says so and
+    # keeps the user's consent, so one click uploads again.
+    again = page.locator('.unmask-panel[data-status="failed"] .unmask-panel__upload')
+    again.wait_for(timeout=30_000)
+    expect(page.locator(".unmask-panel__error")).to_have_text(
+        "The check was interrupted. Try again."
+    )
+    again.click()
+    uploaded_check(page, job, browser, live_site, video_site)
