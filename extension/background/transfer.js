@@ -104,7 +104,11 @@ export function downloadAndUpload(auth, url, limits) {
   return keepAwake(() =>
     retryOnce(async () => {
       const file = await downloadVideo(url, limits);
-      return api.submitFile(auth.server, auth.token, file, file.name);
+      // Each step in the console, so a transfer that hangs says where it stood.
+      console.info(`Unmask: downloaded ${file.size} bytes, uploading`);
+      const data = await api.submitFile(auth.server, auth.token, file, file.name);
+      console.info("Unmask: upload answered");
+      return data;
     }),
   );
 }
