@@ -201,7 +201,8 @@ export async function checkActiveTab() {
 
 /**
  * The server could not fetch the video and the user agreed: download the bytes in the
- * extension (with the user's cookies for that site) and upload them as a file.
+ * extension (with the user's cookies for that site) and upload them as a file. Resolves once
+ * the upload has started; the transfer and the check go on from there, shown as updates.
  */
 export async function uploadInstead(key) {
   const job = await getJob(key);
@@ -220,9 +221,9 @@ export async function uploadInstead(key) {
     stagesSeen: [],
     analysisId: null,
   });
-  return start(key, auth, async () =>
+  start(key, auth, async () =>
     downloadAndUpload(auth, job.directUrl, await api.getLimits(auth.server, auth.token)),
-  );
+  ).catch((error) => console.warn("Unmask:", error?.message || error));
 }
 
 /** Pick up checks a stopped worker was following; mark submissions it lost as interrupted. */

@@ -57,6 +57,7 @@ export function panelView(job) {
     resultUrl: job.resultUrl || "",
     canUpload: Boolean(job.canUpload),
     uploadTried: job.kind === "upload",
+    uploadStageText: stageText("uploading"),
     needsSignIn: Boolean(job.needsSignIn),
   };
 }

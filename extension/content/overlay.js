@@ -233,6 +233,29 @@
     panel.root.style.left = `${Math.max(8, left)}px`;
   }
 
+  /**
+   * The user agreed to upload: the panel shows it at once, so a second click cannot send the
+   * consent again, and the worker's updates take over. The worker answers once the upload has
+   * started, or says why it could not.
+   */
+  function startUpload(view) {
+    render({
+      ...view,
+      status: "uploading",
+      stage: "uploading",
+      stageText: view.uploadStageText,
+      progress: 0,
+      error: "",
+      canUpload: false,
+      resultUrl: "",
+    });
+    const refused = (error) => render({ ...view, error, canUpload: false });
+    ext.runtime.sendMessage({ type: MSG.UPLOAD_CONSENT, key: view.key }).then(
+      (answer) => answer?.ok || refused(answer?.error || "Unmask could not start the upload."),
+      () => refused("Unmask could not start the upload. Reload the page and try again."),
+    );
+  }
+
   function render(view) {
     if (closed.has(view.key)) return;
     let panel = panels.get(view.key);
@@ -257,9 +280,7 @@
         : "Upload the video from this browser instead?";
       panel.actions.append(
         make("span", "unmask-panel__question", question),
-        button(view.uploadTried ? "Upload again" : "Upload", "unmask-panel__upload", () =>
-          send({ type: MSG.UPLOAD_CONSENT, key: view.key }),
-        ),
+        button(view.uploadTried ? "Upload again" : "Upload", "unmask-panel__upload", () => startUpload(view)),
       );
     }
     if (view.needsSignIn) {

@@ -196,6 +196,17 @@ def upload_offered(browser, live_site, video_site, run: str, video: str = "clip.
     return page, job, upload
 
 
+def agree_to_upload(page, button) -> None:
+    """Click the panel's upload button. The panel shows the upload at once, before the worker
+    answers: no stale "failed" is left to read and the consent cannot be sent twice."""
+    shown = len(page.evaluate("window.unmaskSeen"))
+    button.click()
+    assert page.evaluate("window.unmaskSeen")[shown:][:1] == [
+        "uploading|Uploading the video from this browser…"
+    ]
+    assert not page.locator(".unmask-panel__upload").count()
+
+
 def uploaded_check(page, job, browser, live_site, video_site) -> dict:
     """The uploaded video's check, once the panel shows its verdict; returns the stored job."""
     panel = finished_panel(page, live_site, video_site, browser)
@@ -216,7 +227,7 @@ def test_video_the_server_cannot_fetch_is_uploaded_after_the_user_agrees(
     refused = analysis(live_site, browser, job["analysisId"])
     assert refused["status"] == "failed"
 
-    upload.click()
+    agree_to_upload(page, upload)
     stored = uploaded_check(page, job, browser, live_site, video_site)
     assert stored["kind"] == "upload"
     assert stored["analysisId"] != job["analysisId"]
@@ -229,7 +240,7 @@ def test_an_upload_whose_download_stalls_is_tried_again_and_ends_with_the_verdic
 
     # The site sends half the video to this browser, then nothing: the extension gives up on
     # that connection and downloads it again instead of showing "uploading" for good.
-    upload.click()
+    agree_to_upload(page, upload)
     uploaded_check(page, job, browser, live_site, video_site)
     fetches = [line for line in video_site.seen if "upload-stall (empty)" in line]
     assert len(fetches) == 2, video_site.log_tail()
@@ -241,7 +252,7 @@ def test_an_upload_that_breaks_twice_is_offered_again_and_ends_with_the_verdict(
 ):
     page, job, upload = upload_offered(browser, live_site, video_site, "upload-stall2")
 
-    upload.click()
+    agree_to_upload(page, upload)
     failed = page.locator('.unmask-panel[data-status="failed"]')
     failed.wait_for(timeout=JOB_TIMEOUT_S * 1000)
     expect(failed.locator(".unmask-panel__error")).to_have_text(
@@ -253,7 +264,7 @@ def test_an_upload_that_breaks_twice_is_offered_again_and_ends_with_the_verdict(
     again = failed.locator(".unmask-panel__upload")
     expect(again).to_have_text("Upload again")
 
-    again.click()
+    agree_to_upload(page, again)
     uploaded_check(page, job, browser, live_site, video_site)
     fetches = [line for line in video_site.seen if "upload-stall2 (empty)" in line]
     assert len(fetches) == 3, video_site.log_tail()
@@ -264,7 +275,7 @@ def test_a_video_over_the_upload_limit_is_refused_without_downloading_it_whole(
 ):
     page, job, upload = upload_offered(browser, live_site, video_site, "upload-big", "big.mp4")
 
-    upload.click()
+    agree_to_upload(page, upload)
     failed = page.locator('.unmask-panel[data-status="failed"]')
     failed.wait_for(timeout=JOB_TIMEOUT_S * 1000)
     limit = requests.get(

@@ -10,6 +10,7 @@ import requests
 from playwright.sync_api import expect
 
 from tests.extension.test_check_video import (
+    agree_to_upload,
     assert_shows_result,
     finished_panel,
     open_page,
@@ -71,7 +72,7 @@ def test_a_worker_stopped_mid_check_resumes_it_and_the_panel_shows_the_verdict(
 
 def test_an_upload_the_stopped_worker_lost_is_offered_again(browser, live_site, video_site):
     page, job, upload = upload_offered(browser, live_site, video_site, "restart-stall")
-    upload.click()
+    agree_to_upload(page, upload)
     # The download stalls, so the worker is surely mid-upload when it is stopped.
     deadline = time.monotonic() + 20
     while not any("restart-stall (empty) -> 200" in line for line in video_site.seen):
@@ -86,5 +87,15 @@ def test_an_upload_the_stopped_worker_lost_is_offered_again(browser, live_site, 
     expect(page.locator(".unmask-panel__error")).to_have_text(
         "The check was interrupted. Try again."
     )
-    again.click()
+    agree_to_upload(page, again)
     uploaded_check(page, job, browser, live_site, video_site)
+
+
+def test_an_upload_agreed_to_after_the_worker_stopped_goes_through(browser, live_site, video_site):
+    # The user reads the offer for a while and Chrome stops the idle worker meanwhile: the
+    # click shows at once and wakes a new worker, which uploads.
+    page, job, upload = upload_offered(browser, live_site, video_site, "restart-consent")
+    stop_worker(browser, page)
+    agree_to_upload(page, upload)
+    stored = uploaded_check(page, job, browser, live_site, video_site)
+    assert stored["kind"] == "upload"
