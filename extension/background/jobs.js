@@ -206,7 +206,9 @@ export async function checkActiveTab() {
  */
 export async function uploadInstead(key) {
   const job = await getJob(key);
-  if (!job?.canUpload || !job.directUrl) throw new Error("This check cannot be uploaded.");
+  if (!job?.canUpload || !job.directUrl) {
+    throw new Error("This check can no longer be uploaded. Check the video again.");
+  }
   const auth = await getAuth();
   if (!auth) {
     return update(key, { status: "failed", error: "Sign in to your Unmask server first.", needsSignIn: true });

@@ -270,6 +270,26 @@ def test_an_upload_that_breaks_twice_is_offered_again_and_ends_with_the_verdict(
     assert len(fetches) == 3, video_site.log_tail()
 
 
+def test_an_upload_of_a_check_the_extension_has_dropped_is_refused_in_the_panel(
+    browser, live_site, video_site
+):
+    page, job, upload = upload_offered(browser, live_site, video_site, "upload-dropped")
+    # The extension keeps the latest 25 checks: this one was dropped while its offer was shown.
+    browser.worker.evaluate(
+        """async (key) => {
+            const {jobs} = await chrome.storage.local.get("jobs");
+            await chrome.storage.local.set({jobs: jobs.filter((job) => job.key !== key)});
+        }""",
+        job["key"],
+    )
+    agree_to_upload(page, upload)
+    expect(page.locator('.unmask-panel[data-status="failed"] .unmask-panel__error')).to_have_text(
+        "This check can no longer be uploaded. Check the video again."
+    )
+    assert not page.locator(".unmask-panel__upload").count()
+    assert not any("upload-dropped (empty)" in line for line in video_site.seen)
+
+
 def test_a_video_over_the_upload_limit_is_refused_without_downloading_it_whole(
     browser, live_site, video_site
 ):
@@ -279,13 +299,17 @@ def test_a_video_over_the_upload_limit_is_refused_without_downloading_it_whole(
     failed = page.locator('.unmask-panel[data-status="failed"]')
     failed.wait_for(timeout=JOB_TIMEOUT_S * 1000)
     limit = requests.get(
-        f"{live_site.url}/api/v1/analyses/limits/", headers=live_site.token_headers("sam"), timeout=10
+        f"{live_site.url}/api/v1/analyses/limits/",
+        headers=live_site.token_headers("sam"),
+        timeout=10,
     ).json()
     expect(failed.locator(".unmask-panel__error")).to_have_text(
         f"The video is larger than the {limit['upload_max_size']} your Unmask server takes."
     )
     # The size has no header to read it from: the download was counted and cut off early.
-    sent = [line for line in video_site.seen if "big.mp4?run=upload-big" in line and " MB sent" in line]
+    sent = [
+        line for line in video_site.seen if "big.mp4?run=upload-big" in line and " MB sent" in line
+    ]
     assert len(sent) == 1, video_site.log_tail()
     assert int(sent[0].split()[-3]) < 32, sent
     stored = next(j for j in browser.stored("jobs") if j["key"] == job["key"])
