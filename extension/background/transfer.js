@@ -104,11 +104,7 @@ export function downloadAndUpload(auth, url, limits) {
   return keepAwake(() =>
     retryOnce(async () => {
       const file = await downloadVideo(url, limits);
-      // Each step in the console, so a transfer that hangs says where it stood.
-      console.info(`Unmask: downloaded ${file.size} bytes, uploading`);
-      const data = await api.submitFile(auth.server, auth.token, file, file.name);
-      console.info("Unmask: upload answered");
-      return data;
+      return api.submitFile(auth.server, auth.token, file, file.name);
     }),
   );
 }
